@@ -1,0 +1,77 @@
+"""Dependencies shared by the routers: the session, the signed-in user, paging."""
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query
+from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from app.db import get_session
+from app.errors import Forbidden, NotAuthenticated
+from app.models import Role, User
+from app.schemas.common import Page
+from app.security import read_access_token
+from app.services.accounts import user_by_id
+from app.services.pagination import paginate
+
+R = TypeVar("R", bound=BaseModel)
+
+# scope="function": the commit runs when the route returns, before the response is sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def optional_user(
+    session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User | None:
+    """The signed-in user, None when no token is sent; a bad token is always a 401."""
+    if token is None:
+        return None
+    user_id = read_access_token(token)
+    user = user_by_id(session, user_id) if user_id is not None else None
+    if user is None:
+        raise NotAuthenticated("登录凭证无效或已过期", code="invalid_token")
+    return user
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise NotAuthenticated("请先登录")
+    return user
+
+
+def bureau_staff(user: Annotated[User, Depends(current_user)]) -> User:
+    if user.role is not Role.bureau:
+        raise Forbidden("仅限科技局工作人员", code="role_not_allowed")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+BureauStaff = Annotated[User, Depends(bureau_staff)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=100, description="每页条数，最多 100")] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> None:
+        self.limit = limit
+        self.offset = offset
+
+    def page(self, session: Session, stmt: Select[tuple[Any]], schema: type[R]) -> Page[R]:
+        """Run `stmt` for this page and shape the rows as `schema`, with the total."""
+        items, total = paginate(session, stmt, limit=self.limit, offset=self.offset)
+        return Page[R](
+            items=[schema.model_validate(i) for i in items],
+            total=total,
+            limit=self.limit,
+            offset=self.offset,
+        )
+
+
+Paging = Annotated[PageParams, Depends()]

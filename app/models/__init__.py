@@ -1,0 +1,31 @@
+"""All table models, imported here so that `Base.metadata` knows every table."""
+
+from app.models.audit import AuditEvent
+from app.models.bid import LIVE_BID_STATUSES, Bid, BidStatus
+from app.models.challenge import PUBLIC_CHALLENGE_STATUSES, Challenge, ChallengeStatus, Sector
+from app.models.offering import Capability, Maturity, Result, TransferMode
+from app.models.organization import Organization, OrganizationKind, OrganizationStatus
+from app.models.project import Project, ProjectStatus
+from app.models.user import Role, User
+
+__all__ = [
+    "LIVE_BID_STATUSES",
+    "PUBLIC_CHALLENGE_STATUSES",
+    "AuditEvent",
+    "Bid",
+    "BidStatus",
+    "Capability",
+    "Challenge",
+    "ChallengeStatus",
+    "Maturity",
+    "Organization",
+    "OrganizationKind",
+    "OrganizationStatus",
+    "Project",
+    "ProjectStatus",
+    "Result",
+    "Role",
+    "Sector",
+    "TransferMode",
+    "User",
+]

@@ -1,0 +1,28 @@
+"""Column helpers shared by the models."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import Enum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import UTCDateTime, utcnow
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def enum_column(enum: type[E]) -> Enum:
+    """A portable VARCHAR enum that stores the member values."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

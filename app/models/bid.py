@@ -1,0 +1,67 @@
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.base import Timestamps, enum_column
+from app.models.challenge import Challenge
+
+
+class BidStatus(StrEnum):
+    submitted = "submitted"
+    shortlisted = "shortlisted"
+    nominated = "nominated"
+    awarded = "awarded"
+    withdrawn = "withdrawn"
+    rejected = "rejected"
+
+
+LIVE_BID_STATUSES = frozenset(
+    {BidStatus.submitted, BidStatus.shortlisted, BidStatus.nominated, BidStatus.awarded}
+)
+
+_LIVE = "status IN ('submitted', 'shortlisted', 'nominated', 'awarded')"
+_CHOSEN = "status IN ('nominated', 'awarded')"
+
+
+class Bid(Timestamps, Base):
+    """揭榜申报: a university's or institute's offer to solve a challenge."""
+
+    __tablename__ = "bid"
+    __table_args__ = (
+        # One live bid per organisation per challenge, and one chosen bid per challenge:
+        # enforced by the database so that concurrent requests cannot break them.
+        Index(
+            "uq_bid_live_per_organization",
+            "challenge_id",
+            "organization_id",
+            unique=True,
+            sqlite_where=text(_LIVE),
+            postgresql_where=text(_LIVE),
+        ),
+        Index(
+            "uq_bid_chosen_per_challenge",
+            "challenge_id",
+            unique=True,
+            sqlite_where=text(_CHOSEN),
+            postgresql_where=text(_CHOSEN),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    approach: Mapped[str] = mapped_column(Text)
+    team: Mapped[str] = mapped_column(Text)
+    budget: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 万元
+    duration_months: Mapped[int]
+    # [{"title": "...", "due_date": "2027-06-30"}]
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[BidStatus] = mapped_column(enum_column(BidStatus), default=BidStatus.submitted)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    challenge: Mapped[Challenge] = relationship(lazy="raise")

@@ -1,0 +1,39 @@
+from enum import StrEnum
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.models.base import Timestamps, enum_column
+
+
+class OrganizationKind(StrEnum):
+    enterprise = "enterprise"
+    university = "university"
+    institute = "institute"
+    bureau = "bureau"
+
+
+class OrganizationStatus(StrEnum):
+    unverified = "unverified"
+    verified = "verified"
+    rejected = "rejected"
+
+
+class Organization(Timestamps, Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind))
+    name: Mapped[str] = mapped_column(String(200))
+    # 统一社会信用代码; required for enterprises, unique where given.
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    status: Mapped[OrganizationStatus] = mapped_column(
+        enum_column(OrganizationStatus), default=OrganizationStatus.unverified, index=True
+    )
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status is OrganizationStatus.verified

@@ -1,0 +1,25 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.deps import BureauStaff, Paging, SessionDep
+from app.errors import error_responses
+from app.schemas.audit import AuditEventRead
+from app.schemas.common import Page
+from app.services.audit import events_query
+
+router = APIRouter(prefix="/audit-events", tags=["audit"])
+
+
+@router.get("", summary="审计日志", responses=error_responses(401, 403, 422))
+def list_audit_events(
+    session: SessionDep,
+    staff: BureauStaff,
+    paging: Paging,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: int | None = None,
+    actor_id: int | None = None,
+) -> Page[AuditEventRead]:
+    """Every state change and approval, newest first (bureau only)."""
+    stmt = events_query(object_type=object_type, object_id=object_id, actor_id=actor_id)
+    return paging.page(session, stmt, AuditEventRead)

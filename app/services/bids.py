@@ -1,0 +1,232 @@
+"""Bids (揭榜申报): private offers on a challenge, from submission to award."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from app.models import (
+    LIVE_BID_STATUSES,
+    Bid,
+    BidStatus,
+    Challenge,
+    ChallengeStatus,
+    Project,
+    Role,
+    User,
+)
+from app.schemas.bid import BidCreate
+from app.services import audit
+from app.services.access import is_bureau, require_role, require_verified, same_organization
+from app.services.challenges import close_expired, get_challenge, is_owner
+
+B = BidStatus
+OPEN_FOR_DECISIONS = frozenset({ChallengeStatus.published, ChallengeStatus.closed})
+RESEARCH_ROLES = (Role.university, Role.institute)
+
+
+def can_see(viewer: User | None, bid: Bid, challenge: Challenge) -> bool:
+    return (
+        is_bureau(viewer)
+        or same_organization(viewer, bid.organization_id)
+        or is_owner(viewer, challenge)
+    )
+
+
+def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCreate) -> Bid:
+    """A verified university or institute bids on a published challenge before its deadline."""
+    require_role(user, *RESEARCH_ROLES)
+    require_verified(user)
+    challenge = get_challenge(session, user, challenge_id, for_update=True)
+    if challenge.status is not ChallengeStatus.published or challenge.deadline <= utcnow():
+        raise InvalidTransition("该榜单不在揭榜期内", code="bidding_closed")
+    duplicate = select(Bid.id).where(
+        Bid.challenge_id == challenge.id,
+        Bid.organization_id == user.organization_id,
+        Bid.status.in_(LIVE_BID_STATUSES),
+    )
+    if session.scalar(duplicate) is not None:
+        raise Conflict("本单位已对该榜单提交申报", code="duplicate_bid")
+    bid = Bid(
+        **data.model_dump(mode="python", exclude={"milestones"}),
+        milestones=[m.model_dump(mode="json") for m in data.milestones],
+        challenge_id=challenge.id,
+        organization_id=user.organization_id,
+        created_by_id=user.id,
+        status=B.submitted,
+    )
+    session.add(bid)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # a concurrent request from the same organisation won
+        raise Conflict("本单位已对该榜单提交申报", code="duplicate_bid") from exc
+    _audit(session, user, bid, "submit", None)
+    return bid
+
+
+def bids_query(session: Session, viewer: User, challenge_id: int) -> Select[tuple[Bid]]:
+    """The bids on a challenge: all of them for its owner and the bureau, else the viewer's own."""
+    challenge = get_challenge(session, viewer, challenge_id)
+    stmt = select(Bid).where(Bid.challenge_id == challenge.id)
+    if not (is_bureau(viewer) or is_owner(viewer, challenge)):
+        if viewer.role not in RESEARCH_ROLES:
+            raise Forbidden("只有发榜单位、科技局和揭榜单位可以查看申报", code="role_not_allowed")
+        stmt = stmt.where(Bid.organization_id == viewer.organization_id)
+    return stmt.order_by(Bid.id)
+
+
+def get_bid(
+    session: Session, viewer: User, bid_id: int, *, for_update: bool = False
+) -> tuple[Bid, Challenge]:
+    """A bid the viewer may read, with its challenge; 404 for everyone else."""
+    close_expired(session)
+    bid = session.get(Bid, bid_id)
+    challenge = (
+        session.get(
+            Challenge, bid.challenge_id, with_for_update=for_update, populate_existing=for_update
+        )
+        if bid
+        else None
+    )
+    if bid is None or challenge is None or not can_see(viewer, bid, challenge):
+        raise NotFound("申报不存在", code="bid_not_found")
+    if for_update:  # the challenge row is locked first, then the bid: one order everywhere
+        session.refresh(bid, with_for_update=True)
+    return bid, challenge
+
+
+def withdraw_bid(session: Session, *, user: User, bid_id: int) -> Bid:
+    """The bidder takes its bid back before the award."""
+    bid, _ = get_bid(session, user, bid_id, for_update=True)
+    if not (same_organization(user, bid.organization_id) and user.role in RESEARCH_ROLES):
+        raise Forbidden("只有申报单位可以撤回申报", code="not_bidder")
+    return _move(
+        session, user, bid, "withdraw", {B.submitted, B.shortlisted, B.nominated}, B.withdrawn
+    )
+
+
+def shortlist_bid(session: Session, *, user: User, bid_id: int) -> Bid:
+    """The challenge owner shortlists a submitted bid."""
+    bid, _ = _owner_decision(session, user, bid_id)
+    return _move(session, user, bid, "shortlist", {B.submitted}, B.shortlisted)
+
+
+def reject_bid(session: Session, *, user: User, bid_id: int, reason: str) -> Bid:
+    """The challenge owner turns a bid down."""
+    bid, _ = _owner_decision(session, user, bid_id)
+    allowed = {B.submitted, B.shortlisted, B.nominated}
+    return _move(session, user, bid, "reject", allowed, B.rejected, reason or None)
+
+
+def nominate_bid(session: Session, *, user: User, bid_id: int) -> Bid:
+    """The challenge owner proposes one bid to the bureau for the award."""
+    bid, challenge = _owner_decision(session, user, bid_id)
+    chosen = select(Bid.id).where(
+        Bid.challenge_id == challenge.id, Bid.status.in_([B.nominated, B.awarded])
+    )
+    if bid.status in {B.submitted, B.shortlisted} and session.scalar(chosen) is not None:
+        raise Conflict("该榜单已有提名的申报", code="already_nominated")
+    return _move(session, user, bid, "nominate", {B.submitted, B.shortlisted}, B.nominated)
+
+
+def award_bid(session: Session, *, staff: User, bid_id: int) -> tuple[Bid, Project]:
+    """The bureau approves the nominated bid: the challenge is awarded and a project begins."""
+    require_role(staff, Role.bureau)
+    bid, challenge = get_bid(session, staff, bid_id, for_update=True)
+    if challenge.status not in OPEN_FOR_DECISIONS:
+        raise InvalidTransition(
+            f"榜单当前状态为 {challenge.status.value}，不能授予", code="challenge_not_open"
+        )
+    _move(session, staff, bid, "award", {B.nominated}, B.awarded)
+    before = challenge.status
+    challenge.status = ChallengeStatus.awarded
+    audit.record_transition(
+        session,
+        actor=staff,
+        object_type="challenge",
+        object_id=challenge.id,
+        action="award",
+        before=before.value,
+        after=challenge.status.value,
+    )
+    others = session.scalars(
+        select(Bid).where(
+            Bid.challenge_id == challenge.id,
+            Bid.id != bid.id,
+            Bid.status.in_(LIVE_BID_STATUSES),
+        )
+    ).all()
+    for other in others:
+        _move(session, staff, other, "reject", LIVE_BID_STATUSES, B.rejected, "榜单已授予其他单位")
+    project = Project(
+        challenge_id=challenge.id,
+        bid_id=bid.id,
+        owner_organization_id=challenge.organization_id,
+        performer_organization_id=bid.organization_id,
+        budget=bid.budget,
+    )
+    session.add(project)
+    session.flush()  # the unique challenge_id is the last guard against a second award
+    audit.record(
+        session,
+        actor=staff,
+        action="project.create",
+        object_type="project",
+        object_id=project.id,
+        after={"status": project.status.value, "bid_id": bid.id},
+    )
+    return bid, project
+
+
+def _owner_decision(session: Session, user: User, bid_id: int) -> tuple[Bid, Challenge]:
+    bid, challenge = get_bid(session, user, bid_id, for_update=True)
+    if not is_owner(user, challenge):
+        raise Forbidden("只有发榜单位可以评选申报", code="not_challenge_owner")
+    if challenge.status not in OPEN_FOR_DECISIONS:
+        raise InvalidTransition(
+            f"榜单当前状态为 {challenge.status.value}，不能评选申报", code="challenge_not_open"
+        )
+    return bid, challenge
+
+
+def _move(
+    session: Session,
+    actor: User,
+    bid: Bid,
+    action: str,
+    allowed: Iterable[BidStatus],
+    to: BidStatus,
+    reason: str | None = None,
+) -> Bid:
+    if bid.status not in allowed:
+        raise InvalidTransition(f"申报当前状态为 {bid.status.value}，不能执行 {action}")
+    before = bid.status
+    bid.status = to
+    bid.status_reason = reason
+    session.flush()
+    _audit(session, actor, bid, action, before, reason)
+    return bid
+
+
+def _audit(
+    session: Session,
+    actor: User,
+    bid: Bid,
+    action: str,
+    before: BidStatus | None,
+    reason: str | None = None,
+) -> None:
+    audit.record_transition(
+        session,
+        actor=actor,
+        object_type="bid",
+        object_id=bid.id,
+        action=action,
+        before=before.value if before else None,
+        after=bid.status.value,
+        reason=reason,
+    )

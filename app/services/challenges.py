@@ -1,0 +1,292 @@
+"""Challenges (榜单): who sees them, who edits them, and their life cycle."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Forbidden, InvalidTransition, NotFound
+from app.models import (
+    LIVE_BID_STATUSES,
+    PUBLIC_CHALLENGE_STATUSES,
+    Bid,
+    BidStatus,
+    Challenge,
+    ChallengeStatus,
+    Role,
+    Sector,
+    User,
+)
+from app.schemas.challenge import ChallengeCreate, ChallengeUpdate
+from app.services import audit
+from app.services.access import is_bureau, require_role, require_verified, same_organization
+
+S = ChallengeStatus
+EDITABLE = frozenset({S.draft, S.returned})
+CANCELLABLE = frozenset({S.draft, S.pending_review, S.returned, S.published, S.closed})
+DEADLINE_PASSED = "揭榜截止时间已过，自动截止"
+
+
+def can_see(viewer: User | None, challenge: Challenge) -> bool:
+    return (
+        challenge.status in PUBLIC_CHALLENGE_STATUSES
+        or is_bureau(viewer)
+        or same_organization(viewer, challenge.organization_id)
+    )
+
+
+def is_owner(user: User | None, challenge: Challenge) -> bool:
+    return (
+        user is not None
+        and user.role is Role.enterprise
+        and user.organization_id == challenge.organization_id
+    )
+
+
+def get_challenge(
+    session: Session, viewer: User | None, challenge_id: int, *, for_update: bool = False
+) -> Challenge:
+    """A challenge the viewer may see, else 404 (drafts of others do not exist for them)."""
+    close_expired(session)
+    challenge = session.get(
+        Challenge, challenge_id, with_for_update=for_update, populate_existing=for_update
+    )
+    if challenge is None or not can_see(viewer, challenge):
+        raise NotFound("榜单不存在", code="challenge_not_found")
+    return challenge
+
+
+def challenges_query(
+    viewer: User | None,
+    *,
+    status: ChallengeStatus | None = None,
+    sector: Sector | None = None,
+    region: str | None = None,
+    q: str | None = None,
+    organization_id: int | None = None,
+) -> Select[tuple[Challenge]]:
+    """The challenges the viewer may see, filtered, newest first."""
+    stmt = select(Challenge)
+    if not is_bureau(viewer):
+        public = Challenge.status.in_(PUBLIC_CHALLENGE_STATUSES)
+        own = Challenge.organization_id == viewer.organization_id if viewer else None
+        stmt = stmt.where(or_(public, own) if own is not None else public)
+    if status is not None:
+        stmt = stmt.where(Challenge.status == status)
+    if sector is not None:
+        stmt = stmt.where(Challenge.sector == sector)
+    if region is not None:
+        stmt = stmt.where(Challenge.region == region)
+    if organization_id is not None:
+        stmt = stmt.where(Challenge.organization_id == organization_id)
+    if q:
+        stmt = stmt.where(
+            or_(
+                Challenge.title.icontains(q, autoescape=True),
+                Challenge.description.icontains(q, autoescape=True),
+            )
+        )
+    return stmt.order_by(Challenge.id.desc())
+
+
+def create_challenge(session: Session, *, owner: User, data: ChallengeCreate) -> Challenge:
+    """A verified enterprise drafts a challenge."""
+    require_role(owner, Role.enterprise)
+    require_verified(owner)
+    challenge = Challenge(
+        **data.model_dump(mode="python", exclude={"indicators"}),
+        indicators=[i.model_dump() for i in data.indicators],
+        organization_id=owner.organization_id,
+        created_by_id=owner.id,
+        status=S.draft,
+    )
+    session.add(challenge)
+    session.flush()
+    audit.record_transition(
+        session,
+        actor=owner,
+        object_type="challenge",
+        object_id=challenge.id,
+        action="create",
+        before=None,
+        after=S.draft.value,
+    )
+    return challenge
+
+
+def update_challenge(
+    session: Session, *, user: User, challenge_id: int, data: ChallengeUpdate
+) -> Challenge:
+    """The owner edits a draft or a returned challenge."""
+    challenge = get_challenge(session, user, challenge_id, for_update=True)
+    _require_owner(user, challenge)
+    _require_status(challenge, EDITABLE, "编辑")
+    changes = data.model_dump(mode="python", exclude_unset=True)
+    if data.indicators is not None:
+        changes["indicators"] = [i.model_dump() for i in data.indicators]
+    for field, value in changes.items():
+        setattr(challenge, field, value)
+    session.flush()
+    audit.record(
+        session,
+        actor=user,
+        action="challenge.update",
+        object_type="challenge",
+        object_id=challenge.id,
+        after={"fields": sorted(changes)},
+    )
+    return challenge
+
+
+def submit(session: Session, *, user: User, challenge_id: int) -> Challenge:
+    """The owner sends a draft (or a returned challenge) to the bureau for review."""
+    challenge = get_challenge(session, user, challenge_id, for_update=True)
+    _require_owner(user, challenge)
+    require_verified(user)
+    return _move(session, user, challenge, "submit", EDITABLE, S.pending_review)
+
+
+def approve(session: Session, *, staff: User, challenge_id: int) -> Challenge:
+    """The bureau publishes a challenge under review."""
+    challenge = get_challenge(session, staff, challenge_id, for_update=True)
+    require_role(staff, Role.bureau)
+    _require_status(challenge, {S.pending_review}, "发布")
+    if challenge.deadline <= utcnow():
+        raise InvalidTransition("揭榜截止时间已过，请退回企业修改", code="deadline_passed")
+    challenge.published_at = utcnow()
+    return _move(session, staff, challenge, "approve", {S.pending_review}, S.published)
+
+
+def return_to_owner(session: Session, *, staff: User, challenge_id: int, reason: str) -> Challenge:
+    """The bureau sends a challenge under review back to its owner, with a reason."""
+    challenge = get_challenge(session, staff, challenge_id, for_update=True)
+    require_role(staff, Role.bureau)
+    return _move(session, staff, challenge, "return", {S.pending_review}, S.returned, reason)
+
+
+def close(session: Session, *, user: User, challenge_id: int) -> Challenge:
+    """The owner or the bureau ends bidding on a published challenge."""
+    challenge = get_challenge(session, user, challenge_id, for_update=True)
+    if not (is_owner(user, challenge) or is_bureau(user)):
+        raise Forbidden("只有发榜单位或科技局可以截止揭榜", code="not_challenge_owner")
+    return _move(session, user, challenge, "close", {S.published}, S.closed)
+
+
+def withdraw(session: Session, *, user: User, challenge_id: int) -> Challenge:
+    """The owner takes back a published challenge nobody has bid on."""
+    challenge = get_challenge(session, user, challenge_id, for_update=True)
+    _require_owner(user, challenge)
+    _require_status(challenge, {S.published}, "撤回")
+    if session.scalar(
+        select(Bid.id).where(Bid.challenge_id == challenge.id, Bid.status.in_(LIVE_BID_STATUSES))
+    ):
+        raise InvalidTransition("已有揭榜申报，不能撤回", code="challenge_has_bids")
+    return _move(session, user, challenge, "withdraw", {S.published}, S.withdrawn)
+
+
+def cancel(session: Session, *, staff: User, challenge_id: int, reason: str) -> Challenge:
+    """The bureau cancels a challenge before it is awarded; its live bids are rejected."""
+    challenge = get_challenge(session, staff, challenge_id, for_update=True)
+    require_role(staff, Role.bureau)
+    _require_status(challenge, CANCELLABLE, "取消")
+    live = session.scalars(
+        select(Bid).where(Bid.challenge_id == challenge.id, Bid.status.in_(LIVE_BID_STATUSES))
+    ).all()
+    for bid in live:
+        _reject_bid(session, staff, bid, "榜单已被科技局取消")
+    return _move(session, staff, challenge, "cancel", CANCELLABLE, S.cancelled, reason)
+
+
+def close_expired(session: Session, *, now: datetime | None = None) -> list[int]:
+    """Close published challenges whose bidding deadline has passed; audited as the system."""
+    now = now or utcnow()
+    expired = select(Challenge.id).where(Challenge.status == S.published, Challenge.deadline <= now)
+    ids = list(session.scalars(expired))
+    if not ids:
+        return []
+    closed = list(
+        session.scalars(
+            update(Challenge)
+            .where(Challenge.id.in_(ids), Challenge.status == S.published)
+            .values(status=S.closed, status_reason=DEADLINE_PASSED, updated_at=now)
+            .returning(Challenge.id),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    )
+    for challenge_id in closed:
+        audit.record_transition(
+            session,
+            actor=None,
+            object_type="challenge",
+            object_id=challenge_id,
+            action="close",
+            before=S.published.value,
+            after=S.closed.value,
+            reason=DEADLINE_PASSED,
+        )
+    return closed
+
+
+def _reject_bid(session: Session, actor: User, bid: Bid, reason: str) -> None:
+    before = bid.status
+    bid.status = BidStatus.rejected
+    bid.status_reason = reason
+    audit.record_transition(
+        session,
+        actor=actor,
+        object_type="bid",
+        object_id=bid.id,
+        action="reject",
+        before=before.value,
+        after=bid.status.value,
+        reason=reason,
+    )
+
+
+def _require_owner(user: User, challenge: Challenge) -> None:
+    if not is_owner(user, challenge):
+        raise Forbidden("只有发榜单位可以执行此操作", code="not_challenge_owner")
+
+
+def _require_status(challenge: Challenge, allowed: Iterable[ChallengeStatus], verb: str) -> None:
+    if challenge.status not in allowed:
+        raise InvalidTransition(f"榜单当前状态为 {challenge.status.value}，不能{verb}")
+
+
+def _move(
+    session: Session,
+    actor: User,
+    challenge: Challenge,
+    action: str,
+    allowed: Iterable[ChallengeStatus],
+    to: ChallengeStatus,
+    reason: str | None = None,
+) -> Challenge:
+    _require_status(challenge, allowed, _VERBS.get(action, action))
+    before = challenge.status
+    challenge.status = to
+    challenge.status_reason = reason
+    session.flush()
+    audit.record_transition(
+        session,
+        actor=actor,
+        object_type="challenge",
+        object_id=challenge.id,
+        action=action,
+        before=before.value,
+        after=to.value,
+        reason=reason,
+    )
+    return challenge
+
+
+_VERBS = {
+    "submit": "提交审核",
+    "approve": "发布",
+    "return": "退回",
+    "close": "截止",
+    "withdraw": "撤回",
+    "cancel": "取消",
+}

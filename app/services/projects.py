@@ -1,0 +1,31 @@
+"""Projects: the awarded work, readable by its two parties and the bureau."""
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import Project, ProjectStatus, User
+from app.services.access import is_bureau
+
+
+def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[tuple[Project]]:
+    """The projects the viewer's organisation is party to (all of them for the bureau)."""
+    stmt = select(Project)
+    if not is_bureau(viewer):
+        stmt = stmt.where(
+            or_(
+                Project.owner_organization_id == viewer.organization_id,
+                Project.performer_organization_id == viewer.organization_id,
+            )
+        )
+    if status is not None:
+        stmt = stmt.where(Project.status == status)
+    return stmt.order_by(Project.id.desc())
+
+
+def get_project(session: Session, viewer: User, project_id: int) -> Project:
+    """One project the viewer may read, else 404."""
+    project = session.scalar(projects_query(viewer).where(Project.id == project_id))
+    if project is None:
+        raise NotFound("项目不存在", code="project_not_found")
+    return project

@@ -1,0 +1,114 @@
+"""Test database and client.
+
+The schema is built by `alembic upgrade head` on a fresh database: a temporary SQLite file, or,
+when DATABASE_URL names PostgreSQL, a new database created beside it and dropped at the end.
+Each test runs inside one outer transaction that is rolled back afterwards; the app's
+per-request commits become SAVEPOINT releases inside it ("joining a session into an external
+transaction").
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session
+
+from app.db import get_session, make_engine
+from app.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server tests may use: POSTGRES_URL, else a PostgreSQL DATABASE_URL."""
+    for name in ("POSTGRES_URL", "DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("postgresql"):
+            return url
+    return None
+
+
+def migrate(url: str) -> None:
+    """Build the schema the way production does: alembic upgrade head."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+
+
+def create_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
+    """A new empty database for this test run, and how to drop it."""
+    base = os.environ.get("DATABASE_URL", "")
+    if base.startswith("postgresql"):
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        return url, drop
+    path = tmp_dir / f"test-{uuid.uuid4().hex[:8]}.db"
+    return f"sqlite:///{path}", lambda: None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url, drop = create_database(tmp_path_factory.mktemp("db"))
+    migrate(url)
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        db = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield db
+        finally:
+            db.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    """The app, with every request's session joined to the test's transaction."""
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        session.expire_all()  # each request starts from the database, as with a fresh session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,166 @@
+"""Small typed factories that write straight to the database (no HTTP, no audit)."""
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import (
+    Bid,
+    BidStatus,
+    Capability,
+    Challenge,
+    ChallengeStatus,
+    Maturity,
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
+    Result,
+    Role,
+    Sector,
+    TransferMode,
+    User,
+)
+from app.schemas.organization import credit_code_check_char
+from app.security import create_access_token, hash_password
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+@lru_cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+
+
+def credit_code(n: int) -> str:
+    body = f"91211302MA{n:07d}"
+    return body + credit_code_check_char(body)
+
+
+def make_user(
+    session: Session,
+    *,
+    kind: OrganizationKind = OrganizationKind.enterprise,
+    verified: bool = True,
+    organization: Organization | None = None,
+    role: Role | None = None,
+    region: str = "211302",
+) -> User:
+    """A user with its own new organisation (or of the one given)."""
+    n = next(_seq)
+    if organization is None:
+        organization = Organization(
+            kind=kind,
+            name=f"测试单位{n}",
+            credit_code=credit_code(n) if kind is OrganizationKind.enterprise else None,
+            region=region,
+            status=OrganizationStatus.verified if verified else OrganizationStatus.unverified,
+        )
+        session.add(organization)
+    user = User(
+        organization=organization,
+        username=f"user{n}",
+        display_name=f"用户{n}",
+        password_hash=_password_hash(),
+        role=role or Role.for_kind(organization.kind),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def headers(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_access_token(user.id)}"}
+
+
+def make_challenge(
+    session: Session,
+    *,
+    owner: User,
+    status: ChallengeStatus = ChallengeStatus.published,
+    title: str = "高纯热解氮化硼坩埚制备工艺",
+    description: str = "现有坩埚纯度不足，需要化学气相沉积工艺优化。",
+    sector: Sector = Sector.industry,
+    region: str = "211302",
+    deadline_days: float = 30,
+    tags: list[str] | None = None,
+) -> Challenge:
+    challenge = Challenge(
+        organization_id=owner.organization_id,
+        created_by_id=owner.id,
+        title=title,
+        description=description,
+        indicators=[{"name": "纯度", "target": "≥99.99", "unit": "%"}],
+        expected_outcome="",
+        sector=sector,
+        tags=tags or ["热解氮化硼"],
+        budget=Decimal("100.00"),
+        deadline=utcnow() + timedelta(days=deadline_days),
+        region=region,
+        contact="",
+        status=status,
+        published_at=utcnow() if status is ChallengeStatus.published else None,
+    )
+    session.add(challenge)
+    session.flush()
+    return challenge
+
+
+def make_bid(
+    session: Session,
+    *,
+    challenge: Challenge,
+    bidder: User,
+    status: BidStatus = BidStatus.submitted,
+) -> Bid:
+    bid = Bid(
+        challenge_id=challenge.id,
+        organization_id=bidder.organization_id,
+        created_by_id=bidder.id,
+        approach="化学气相沉积工艺优化",
+        team="王教授团队",
+        budget=Decimal("90.00"),
+        duration_months=12,
+        milestones=[{"title": "中试", "due_date": "2027-06-30"}],
+        status=status,
+    )
+    session.add(bid)
+    session.flush()
+    return bid
+
+
+def make_capability(
+    session: Session, *, owner: User, title: str = "先进陶瓷团队", description: str = "氮化硼"
+) -> Capability:
+    item = Capability(
+        organization_id=owner.organization_id,
+        created_by_id=owner.id,
+        title=title,
+        description=description,
+        tags=[],
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def make_result(
+    session: Session, *, owner: User, title: str = "高纯氮化硼制备技术", description: str = "沉积"
+) -> Result:
+    item = Result(
+        organization_id=owner.organization_id,
+        created_by_id=owner.id,
+        title=title,
+        description=description,
+        tags=[],
+        maturity=Maturity.pilot,
+        transfer_mode=TransferMode.licence,
+        patents=[],
+    )
+    session.add(item)
+    session.flush()
+    return item

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from app.db import get_session, make_engine
+from app.config import get_settings
+from app.db import get_engine, get_session, get_session_factory, make_engine
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,3 +113,28 @@ def client(session: Session) -> Iterator[TestClient]:
     app.dependency_overrides[get_session] = test_session
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh, migrated database that the app itself uses, committing for real.
+
+    For the tests of the request-session path and of concurrency: nothing here is rolled back,
+    so each such test gets its own database.
+    """
+    url, drop = create_database(tmp_path)
+    migrate(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    _clear_caches()
+    yield url
+    get_engine().dispose()
+    _clear_caches()
+    drop()
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    get_session_factory.cache_clear()

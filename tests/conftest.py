@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import get_engine, get_session, get_session_factory, make_engine
 from app.main import create_app
+from app.services.match_sync import reset_runtimes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,12 +98,20 @@ def session(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    return create_app()
+
+
 @pytest.fixture
-def client(session: Session) -> Iterator[TestClient]:
+def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
     """The app, with every request's session joined to the test's transaction."""
-    app = create_app()
+    reset_runtimes()  # the match index starts from what this test's database holds
 
     def test_session() -> Iterator[Session]:
+        # What the test wrote before this request is committed (into the outer transaction),
+        # so a request that fails rolls back only its own work, as in production.
+        session.commit()
         session.expire_all()  # each request starts from the database, as with a fresh session
         try:
             yield session
@@ -111,8 +121,11 @@ def client(session: Session) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = test_session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+    try:
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        app.dependency_overrides.clear()
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from app.deps import BureauStaff, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
@@ -9,6 +11,9 @@ from app.schemas.organization import OrganizationRead, RegistrationCreate, Regis
 from app.services import accounts
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+# Ids are 32-bit integer columns: a larger path id is bad input, not a database error (500).
+OrganizationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -38,9 +43,9 @@ def list_organizations(
     return paging.page(session, stmt, OrganizationRead)
 
 
-@router.get("/{organization_id}", summary="单位详情", responses=error_responses(401, 404))
+@router.get("/{organization_id}", summary="单位详情", responses=error_responses(401, 404, 422))
 def read_organization(
-    session: SessionDep, viewer: OptionalUser, organization_id: int
+    session: SessionDep, viewer: OptionalUser, organization_id: OrganizationId
 ) -> OrganizationRead:
     """One organisation: verified ones for everyone, any for the bureau and its own members."""
     return OrganizationRead.model_validate(
@@ -51,9 +56,11 @@ def read_organization(
 @router.post(
     "/{organization_id}/verify",
     summary="审核通过单位",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
-def verify(session: SessionDep, staff: BureauStaff, organization_id: int) -> OrganizationRead:
+def verify(
+    session: SessionDep, staff: BureauStaff, organization_id: OrganizationId
+) -> OrganizationRead:
     """The bureau verifies an organisation: it may then publish challenges or bid."""
     org = accounts.verify_organization(session, staff=staff, organization_id=organization_id)
     return OrganizationRead.model_validate(org)
@@ -67,7 +74,7 @@ def verify(session: SessionDep, staff: BureauStaff, organization_id: int) -> Org
 def reject(
     session: SessionDep,
     staff: BureauStaff,
-    organization_id: int,
+    organization_id: OrganizationId,
     body: ReasonBody | None = None,
 ) -> OrganizationRead:
     """The bureau rejects an organisation's registration, optionally with a reason."""

@@ -2,7 +2,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from app.models import OrganizationKind, OrganizationStatus
 from app.schemas.auth import UserRead
@@ -40,7 +40,8 @@ def _username(value: str) -> str:
 CreditCode = Annotated[str, AfterValidator(_credit_code), Field(examples=["91211300MA0Y6ABC16"])]
 Username = Annotated[str, AfterValidator(_username), Field(examples=["lingang_steel"])]
 Password = Annotated[str, Field(min_length=10, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# A single line without control characters (PostgreSQL refuses NUL in text).
+DisplayName = Annotated[Title, Field(max_length=100)]
 
 
 class OrganizationCreate(BaseModel):
@@ -96,6 +97,7 @@ class OrganizationRead(ReadModel):
     credit_code: str | None
     region: str
     status: OrganizationStatus
+    reject_reason: str | None
     created_at: datetime
     updated_at: datetime
 

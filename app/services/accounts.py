@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, InvalidCredentials, InvalidTransition, NotFound
 from app.models import Organization, OrganizationKind, OrganizationStatus, Role, User
+from app.schemas.common import half_width
 from app.schemas.organization import OrganizationCreate, UserCreate
 from app.security import dummy_hash, hash_password, verify_password
 from app.services import audit
@@ -16,7 +17,9 @@ from app.services.access import is_bureau
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
     """The active user with these credentials; the same error whatever is wrong."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    # Normalised as registration does; NUL cannot name anyone (PostgreSQL refuses it in text).
+    name = half_width(username).strip().lower()
+    user = None if "\x00" in name else session.scalar(select(User).where(User.username == name))
     if user is None:
         verify_password(dummy_hash(), password)  # same cost as a real check
         raise InvalidCredentials("用户名或密码错误")

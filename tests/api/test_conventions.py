@@ -1,0 +1,124 @@
+"""API-wide conventions: problem details, offline docs, OpenAPI, CORS, bounded input."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.main import create_app
+from tests.factories import headers, make_user
+
+PROBLEM = "application/problem+json"
+
+
+def _is_problem(response: object, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    assert response.headers["content-type"].startswith(PROBLEM)  # type: ignore[attr-defined]
+    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["title"] and body["detail"]
+    return body
+
+
+def test_docs_page_loads_its_assets_from_the_app_itself(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    hosts = re.findall(r"(?:https?:)?//([\w.-]+)", page.text)
+    assert hosts == [], f"docs page names external hosts: {hosts}"
+    for asset in re.findall(r'(?:href|src)="(/[^"]+)"', page.text):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_openapi_documents_every_route_with_a_tag_summary_and_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "Problem" in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            assert op.get("tags"), f"{method} {path} has no tag"
+            assert op.get("summary"), f"{method} {path} has no summary"
+            if path.startswith("/api/v1"):
+                assert any(code.startswith("4") for code in op["responses"]), f"{method} {path}"
+
+
+def test_unknown_route_is_a_problem(client: TestClient) -> None:
+    _is_problem(client.get("/api/v1/nothing-here"), 404, "not_found")
+
+
+def test_wrong_method_names_every_allowed_method(client: TestClient) -> None:
+    response = client.delete("/api/v1/challenges")
+    _is_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
+
+
+def test_malformed_json_is_a_clear_422(client: TestClient, session: Session) -> None:
+    response = client.post(
+        "/api/v1/organizations/register",
+        content=b'{"organization": ',
+        headers={"content-type": "application/json"},
+    )
+    _is_problem(response, 422, "malformed_json")
+
+
+def test_validation_errors_name_the_field(client: TestClient) -> None:
+    body = _is_problem(
+        client.post("/api/v1/organizations/register", json={"organization": {}}),
+        422,
+        "validation_error",
+    )
+    locs = [tuple(e["loc"]) for e in body["errors"]]  # type: ignore[union-attr]
+    assert ("body", "user") in locs
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=100000000000000000000000", "offset=-1"]
+)
+def test_out_of_range_paging_is_refused_not_a_500(client: TestClient, query: str) -> None:
+    _is_problem(client.get(f"/api/v1/challenges?{query}"), 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/challenges/99999999999999999999999",
+        "/api/v1/organizations/99999999999999999999999",
+        "/api/v1/capabilities/-1",
+    ],
+)
+def test_absurd_ids_are_refused_not_a_500(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code in {404, 422}
+
+
+def test_nul_in_a_search_query_is_refused_not_a_500(client: TestClient) -> None:
+    _is_problem(
+        client.get("/api/v1/challenges", params={"q": "氮化\x00硼"}), 422, "validation_error"
+    )
+
+
+def test_list_envelope_and_limit_cap(client: TestClient, session: Session) -> None:
+    viewer = make_user(session)
+    body = client.get("/api/v1/challenges?limit=5&offset=0", headers=headers(viewer)).json()
+    assert set(body) == {"items", "total", "limit", "offset"}
+    assert (body["limit"], body["offset"]) == (5, 0)
+
+
+def test_cors_origins_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "http://portal.example.cn")
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+    finally:
+        get_settings.cache_clear()
+    with TestClient(app) as client:
+        allowed = client.options(
+            "/api/v1/challenges",
+            headers={"Origin": "http://portal.example.cn", "Access-Control-Request-Method": "GET"},
+        )
+        denied = client.options(
+            "/api/v1/challenges",
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert allowed.headers["access-control-allow-origin"] == "http://portal.example.cn"
+    assert "access-control-allow-origin" not in denied.headers

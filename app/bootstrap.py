@@ -11,6 +11,7 @@ from app import demo
 from app.config import get_settings
 from app.db import get_session_factory
 from app.services.accounts import ensure_bureau_user
+from app.services.match_sync import ensure_documents
 
 logger = logging.getLogger("app.bootstrap")
 
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {role:<11} {username:<16} {password}")
         elif load_demo:
             logger.info("database is not empty: demo data not loaded")
+        if rebuilt := ensure_documents(session):
+            logger.info("match documents rebuilt for %d objects", rebuilt)
 
 
 if __name__ == "__main__":

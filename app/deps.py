@@ -2,16 +2,16 @@
 
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.db import get_session
 from app.errors import Forbidden, NotAuthenticated
 from app.models import Role, User
-from app.schemas.common import Page
+from app.schemas.common import Page, single_line
 from app.security import read_access_token
 from app.services.accounts import user_by_id
 from app.services.pagination import paginate
@@ -48,6 +48,17 @@ def bureau_staff(user: Annotated[User, Depends(current_user)]) -> User:
         raise Forbidden("仅限科技局工作人员", code="role_not_allowed")
     return user
 
+
+# Ids are 32-bit integer columns: a larger number in a path cannot name anything (404 would
+# do, but the database driver refuses to even send it), so it is a 422 like any bad input.
+MAX_ID = 2**31 - 1
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+SearchText = Annotated[
+    str | None,
+    Query(max_length=100, description="标题或描述包含的文字"),
+    AfterValidator(lambda v: single_line(v) if v is not None else v),
+]
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]

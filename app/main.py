@@ -18,6 +18,7 @@ from app.routers import (
     bids,
     challenges,
     health,
+    matching,
     offerings,
     organizations,
     projects,
@@ -35,6 +36,7 @@ TAGS = [
     {"name": "results", "description": "高校院所的科技成果"},
     {"name": "bids", "description": "揭榜申报与授榜"},
     {"name": "projects", "description": "授榜后的项目"},
+    {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
     {"name": "audit", "description": "审计日志"},
     {"name": "health", "description": "运行状态"},
 ]
@@ -72,6 +74,7 @@ def create_app() -> FastAPI:
         bids.router,
         projects.router,
         audit.router,
+        matching.router,
     ):
         api.include_router(router)
     app.include_router(api)

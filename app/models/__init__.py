@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.bid import LIVE_BID_STATUSES, Bid, BidStatus
 from app.models.challenge import PUBLIC_CHALLENGE_STATUSES, Challenge, ChallengeStatus, Sector
+from app.models.matching import MatchDocument, MatchState, MatchTerm
 from app.models.offering import Capability, Maturity, Result, TransferMode
 from app.models.organization import Organization, OrganizationKind, OrganizationStatus
 from app.models.project import Project, ProjectStatus
@@ -17,6 +18,9 @@ __all__ = [
     "Capability",
     "Challenge",
     "ChallengeStatus",
+    "MatchDocument",
+    "MatchState",
+    "MatchTerm",
     "Maturity",
     "Organization",
     "OrganizationKind",

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import BureauStaff, Paging, SessionDep
+from app.deps import BureauStaff, IdFilter, Paging, SessionDep
 from app.errors import error_responses
 from app.schemas.audit import AuditEventRead
 from app.schemas.common import Page
@@ -17,8 +17,8 @@ def list_audit_events(
     staff: BureauStaff,
     paging: Paging,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
-    object_id: int | None = None,
-    actor_id: int | None = None,
+    object_id: IdFilter = None,
+    actor_id: IdFilter = None,
 ) -> Page[AuditEventRead]:
     """Every state change and approval, newest first (bureau only)."""
     stmt = events_query(object_type=object_type, object_id=object_id, actor_id=actor_id)

@@ -1,8 +1,6 @@
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Path, status
-
-from app.deps import BureauStaff, OptionalUser, Paging, SessionDep
+from app.deps import BureauStaff, ObjectId, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import OrganizationKind, OrganizationStatus
 from app.schemas.auth import UserRead
@@ -11,9 +9,6 @@ from app.schemas.organization import OrganizationRead, RegistrationCreate, Regis
 from app.services import accounts
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
-
-# Ids are 32-bit integer columns: a larger path id is bad input, not a database error (500).
-OrganizationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post(
@@ -45,7 +40,7 @@ def list_organizations(
 
 @router.get("/{organization_id}", summary="单位详情", responses=error_responses(401, 404, 422))
 def read_organization(
-    session: SessionDep, viewer: OptionalUser, organization_id: OrganizationId
+    session: SessionDep, viewer: OptionalUser, organization_id: ObjectId
 ) -> OrganizationRead:
     """One organisation: verified ones for everyone, any for the bureau and its own members."""
     return OrganizationRead.model_validate(
@@ -58,9 +53,7 @@ def read_organization(
     summary="审核通过单位",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def verify(
-    session: SessionDep, staff: BureauStaff, organization_id: OrganizationId
-) -> OrganizationRead:
+def verify(session: SessionDep, staff: BureauStaff, organization_id: ObjectId) -> OrganizationRead:
     """The bureau verifies an organisation: it may then publish challenges or bid."""
     org = accounts.verify_organization(session, staff=staff, organization_id=organization_id)
     return OrganizationRead.model_validate(org)
@@ -74,7 +67,7 @@ def verify(
 def reject(
     session: SessionDep,
     staff: BureauStaff,
-    organization_id: OrganizationId,
+    organization_id: ObjectId,
     body: ReasonBody | None = None,
 ) -> OrganizationRead:
     """The bureau rejects an organisation's registration, optionally with a reason."""

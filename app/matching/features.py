@@ -1,0 +1,54 @@
+"""Documents as stored tokens (DocTokens) and as weighted features for the index.
+
+DocTokens, ``{field: [token, ...]}``, is what the service stores beside each document (JSON),
+so a restart rebuilds the index without segmenting again. Features are derived from it
+deterministically: field-weighted term counts of the words, plus character bigrams of the
+Chinese words in a separate namespace, which let a query match a paper that writes a term
+differently (``神经网络模型`` against ``神经网络`` and ``模型``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+DocTokens = dict[str, list[str]]
+
+# Short fields say what a document is about more densely than its prose: a tag or title
+# word counts as two description words (BM25F-style field weighting).
+FIELD_WEIGHTS: Mapping[str, float] = {
+    "title": 2.0,
+    "tags": 2.0,
+    "indicators": 1.5,
+    "description": 1.0,
+}
+DEFAULT_FIELD = "description"
+BIGRAM_PREFIX = "\x01"  # bigram features never collide with word tokens
+# How much the character-bigram view counts against the word view (see docs/matching.md).
+BIGRAM_WEIGHT = 0.5
+
+
+class SupportsTokenize(Protocol):
+    def tokenize(self, text: str) -> list[str]: ...
+
+
+def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> DocTokens:
+    """Tokenise each non-empty field; unknown fields count as description."""
+    out: DocTokens = {}
+    for name, text in fields.items():
+        if not text:
+            continue
+        field = name if name in FIELD_WEIGHTS else DEFAULT_FIELD
+        tokens = tokenizer.tokenize(text)
+        if tokens:
+            out.setdefault(field, []).extend(tokens)
+    return out
+
+
+def merge_tokens(docs: Iterable[Mapping[str, list[str]]]) -> DocTokens:
+    """One query from several documents, e.g. all of an organisation's capabilities."""
+    out: DocTokens = {}
+    for doc in docs:
+        for field, tokens in doc.items():
+            out.setdefault(field, []).extend(tokens)
+    return out

@@ -1,0 +1,312 @@
+"""Keeping every process's match index in step with the database.
+
+Writes: a flush that creates, edits or deletes a challenge, capability or result also writes
+that object's `match_document` row (tokens, filter metadata) under the next number of the
+change sequence, in the same transaction. Text is segmented only when it changed; a status
+change rewrites the metadata alone.
+
+Reads: before answering, a process applies every row whose number is above the last one it
+saw (`catch_up`). Taking a number locks the single `match_state` row until commit, so numbers
+become visible in order and no change is skipped, whichever process wrote it. A rebuild or a
+change of the bureau's terms bumps `generation`, and every process then reloads from scratch.
+"""
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, inspect, or_, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, UOWTransaction
+
+from app.matching import MatchIndex, Tokenizer, analyze
+from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
+
+logger = logging.getLogger(__name__)
+
+Matchable = Challenge | Capability | Result
+KINDS: dict[type[Any], str] = {Challenge: "challenge", Capability: "capability", Result: "result"}
+TEXT_FIELDS = ("title", "description", "expected_outcome", "indicators", "tags")
+
+
+def document_fields(obj: Matchable) -> dict[str, str]:
+    """The text the matcher reads, by field (the field weights live in app.matching)."""
+    fields = {
+        "title": obj.title,
+        "description": obj.description,
+        "tags": " ".join(obj.tags or []),
+    }
+    if isinstance(obj, Challenge):
+        fields["description"] += "\n" + (obj.expected_outcome or "")
+        fields["indicators"] = " ".join(
+            f"{i.get('name', '')} {i.get('target', '')}{i.get('unit', '')}"
+            for i in obj.indicators or []
+        )
+    return fields
+
+
+def document_meta(obj: Matchable) -> dict[str, Any]:
+    """What the filters need at query time, without asking the database."""
+    meta: dict[str, Any] = {
+        "id": obj.id,
+        "organization_id": obj.organization_id,
+        "title": obj.title,
+    }
+    if isinstance(obj, Challenge):
+        meta |= {
+            "status": obj.status.value,
+            "sector": obj.sector.value,
+            "region": obj.region,
+            # Bidding ends at the deadline even before a sweep marks the challenge closed.
+            "deadline": obj.deadline.timestamp(),
+        }
+    return meta
+
+
+class Runtime:
+    """One process's tokenizer and indexes for one database, and how far it has caught up."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.seq = 0
+        self.generation = -1  # of the indexes
+        self.tokenizer_generation = -1
+        self.tokenizer = tokenizer_for(())
+        self.indexes = {kind: MatchIndex() for kind in KINDS.values()}
+
+    def current_tokenizer(self, connection: Connection) -> Tokenizer:
+        """The tokenizer with the bureau's terms as the database has them now."""
+        with self.lock:
+            generation = connection.execute(select(MatchState.generation)).scalar_one()
+            if generation != self.tokenizer_generation:
+                terms = connection.execute(select(MatchTerm.term, MatchTerm.canonical)).all()
+                self.tokenizer = tokenizer_for((t.term, t.canonical) for t in terms)
+                self.tokenizer_generation = generation
+            return self.tokenizer
+
+    def catch_up(self, connection: Connection) -> None:
+        """Apply every committed change this process has not seen yet."""
+        with self.lock:
+            state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
+            if state.generation != self.generation:
+                self._reload(connection)
+                return
+            if state.seq <= self.seq:
+                return
+            for row in connection.execute(_DOCUMENTS.where(MatchDocument.seq > self.seq)):
+                index = self.indexes[row.kind]
+                if row.tokens is None:
+                    index.remove(str(row.object_id))
+                else:
+                    index.upsert(str(row.object_id), row.tokens, row.meta)
+                self.seq = max(self.seq, row.seq)
+
+    def _reload(self, connection: Connection) -> None:
+        self.current_tokenizer(connection)
+        rows = connection.execute(_DOCUMENTS).all()  # tombstones too: they carry numbers
+        self.indexes = {kind: MatchIndex() for kind in KINDS.values()}
+        for kind, index in self.indexes.items():
+            index.bulk_load(
+                (str(r.object_id), r.tokens, r.meta) for r in rows if r.kind == kind and r.tokens
+            )
+        self.seq = max((r.seq for r in rows), default=0)
+        self.generation = self.tokenizer_generation
+        logger.info("match index loaded: %d documents, generation %d", len(rows), self.generation)
+
+
+_DOCUMENTS = select(
+    MatchDocument.kind,
+    MatchDocument.object_id,
+    MatchDocument.tokens,
+    MatchDocument.meta,
+    MatchDocument.seq,
+).order_by(MatchDocument.seq)
+
+
+def tokenizer_for(terms: Iterable[tuple[str, str | None]]) -> Tokenizer:
+    """A tokenizer with the bureau's terms (and synonyms: term → canonical) added."""
+    return _tokenizer(frozenset(terms))
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(terms: frozenset[tuple[str, str | None]]) -> Tokenizer:
+    # Shared: a Tokenizer is thread-safe and we never change one after building it.
+    ordered = sorted(terms, key=lambda t: (t[0], t[1] or ""))
+    plain = [term for term, canonical in ordered if canonical is None]
+    synonyms = {term: canonical for term, canonical in ordered if canonical is not None}
+    return Tokenizer(extra_terms=plain, synonyms=synonyms)
+
+
+_runtimes: dict[str, Runtime] = {}
+_runtimes_lock = threading.Lock()
+
+
+def runtime_for(session: Session) -> Runtime:
+    """This process's runtime for the session's database."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    with _runtimes_lock:
+        if key not in _runtimes:
+            _runtimes[key] = Runtime()
+        return _runtimes[key]
+
+
+def reset_runtimes() -> None:
+    """Forget every in-process index (tests: each starts from what its database holds)."""
+    with _runtimes_lock:
+        _runtimes.clear()
+
+
+def caught_up(session: Session) -> Runtime:
+    """The runtime, after applying every change committed so far. Call before any write."""
+    rt = runtime_for(session)
+    rt.catch_up(session.connection())
+    return rt
+
+
+def next_seq(connection: Connection) -> int:
+    """Take the next change number; the row stays locked until this transaction ends."""
+    return connection.execute(
+        update(MatchState)
+        .where(MatchState.id == 1)
+        .values(seq=MatchState.seq + 1)
+        .returning(MatchState.seq)
+    ).scalar_one()
+
+
+def write_documents(
+    session: Session,
+    connection: Connection,
+    changes: Sequence[tuple[Matchable, bool]],
+    removed: Sequence[Matchable] = (),
+) -> None:
+    """Store tokens (re-segmented where the bool says so) and metadata for these objects."""
+    if not changes and not removed:
+        return
+    seq = next_seq(connection)
+    tokenizer = runtime_for(session).current_tokenizer(connection)
+    for obj in removed:
+        connection.execute(
+            update(MatchDocument)
+            .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
+            .values(tokens=None, seq=seq)
+        )
+    for obj, resegment in changes:
+        kind = KINDS[type(obj)]
+        where = (MatchDocument.kind == kind, MatchDocument.object_id == obj.id)
+        values: dict[str, Any] = {"meta": document_meta(obj), "seq": seq}
+        if resegment:
+            values["tokens"] = analyze(document_fields(obj), tokenizer)
+        done = connection.execute(update(MatchDocument).where(*where).values(**values)).rowcount
+        if not done:
+            values.setdefault("tokens", analyze(document_fields(obj), tokenizer))
+            connection.execute(
+                insert(MatchDocument).values(
+                    kind=kind, object_id=obj.id, organization_id=obj.organization_id, **values
+                )
+            )
+
+
+def _text_changed(obj: Matchable) -> bool:
+    attrs = inspect(obj).attrs
+    return any(name in attrs.keys() and attrs[name].history.has_changes() for name in TEXT_FIELDS)
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    changes: list[tuple[Matchable, bool]] = []
+    for obj in session.new:
+        if type(obj) in KINDS:
+            changes.append((obj, True))
+    for obj in session.dirty:
+        if type(obj) in KINDS and session.is_modified(obj, include_collections=False):
+            changes.append((obj, _text_changed(obj)))
+    removed = [obj for obj in session.deleted if type(obj) in KINDS]
+    write_documents(session, session.connection(), changes, removed)
+
+
+sa_event.listen(Session, "after_flush", _after_flush)
+
+
+def bump_generation(session: Session) -> None:
+    """Make every process reload its tokenizer and indexes on its next catch-up."""
+    session.execute(
+        update(MatchState).where(MatchState.id == 1).values(generation=MatchState.generation + 1)
+    )
+
+
+def resegment(session: Session, objects: Iterable[Matchable], tokenizer: Tokenizer) -> int:
+    """Segment these objects again with `tokenizer` and store their tokens."""
+    connection = session.connection()
+    count = 0
+    seq = next_seq(connection)
+    for obj in objects:
+        connection.execute(
+            update(MatchDocument)
+            .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
+            .values(tokens=analyze(document_fields(obj), tokenizer), seq=seq)
+        )
+        count += 1
+    return count
+
+
+def rebuild(session: Session, *, tokenizer: Tokenizer, progress: Any = None) -> int:
+    """Segment every matchable object again and replace all stored documents."""
+    session.flush()
+    connection = session.connection()
+    connection.execute(delete(MatchDocument))
+    seq = next_seq(connection)
+    count = 0
+    for model in KINDS:
+        for obj in session.scalars(select(model).order_by(model.id)):
+            connection.execute(
+                insert(MatchDocument).values(
+                    kind=KINDS[model],
+                    object_id=obj.id,
+                    organization_id=obj.organization_id,
+                    tokens=analyze(document_fields(obj), tokenizer),
+                    meta=document_meta(obj),
+                    seq=seq,
+                )
+            )
+            count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count)
+    bump_generation(session)
+    return count
+
+
+def term_pairs(session: Session) -> list[tuple[str, str | None]]:
+    return [
+        (t.term, t.canonical) for t in session.scalars(select(MatchTerm).order_by(MatchTerm.id))
+    ]
+
+
+def containing(session: Session, words: Mapping[str, None] | Iterable[str]) -> list[Matchable]:
+    """The matchable objects whose title or description contains any of `words`."""
+    found: list[Matchable] = []
+    words = list(words)
+    for model in KINDS:
+        conditions = [
+            cond
+            for w in words
+            for cond in (
+                model.title.contains(w, autoescape=True),
+                model.description.contains(w, autoescape=True),
+            )
+        ]
+        if conditions:
+            found.extend(session.scalars(select(model).where(or_(*conditions))))
+    return found
+
+
+def ensure_documents(session: Session) -> int:
+    """Rebuild the stored documents if any matchable object has none (e.g. after an upgrade)."""
+    missing = 0
+    for model, kind in KINDS.items():
+        stored = select(MatchDocument.object_id).where(MatchDocument.kind == kind)
+        missing += len(session.scalars(select(model.id).where(model.id.not_in(stored))).all())
+    if not missing:
+        return 0
+    logger.info("%d objects have no match document: rebuilding", missing)
+    return rebuild(session, tokenizer=tokenizer_for(term_pairs(session)))

@@ -1,0 +1,292 @@
+"""Who could solve what: ranked matches in both directions, filtered by what the viewer may see.
+
+Universities are shown only published challenges; enterprises only the capabilities and
+results of verified organisations; nobody is recommended its own organisation's items.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.matching import DocTokens, Match, MatchIndex, analyze, merge_tokens
+from app.models import (
+    Capability,
+    Challenge,
+    ChallengeStatus,
+    MatchDocument,
+    MatchTerm,
+    Organization,
+    OrganizationStatus,
+    Result,
+    User,
+)
+from app.services import audit, match_sync
+from app.services.accounts import get_organization
+from app.services.challenges import get_challenge
+from app.services.offerings import get_offering
+
+
+class Target(StrEnum):
+    capabilities = "capabilities"
+    results = "results"
+    organizations = "organizations"
+    challenges = "challenges"
+
+
+@dataclass(frozen=True)
+class MatchFilters:
+    limit: int = 10
+    sector: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class MatchItem:
+    id: int
+    type: str
+    title: str
+    organization_id: int
+    score: float
+    terms: list[tuple[str, float]]
+
+
+Matchable = type[Challenge] | type[Capability] | type[Result]
+OFFERING_MODEL: dict[Target, tuple[type[Capability] | type[Result], str]] = {
+    Target.capabilities: (Capability, "capability"),
+    Target.results: (Result, "result"),
+}
+
+
+def for_challenge(
+    session: Session, viewer: User | None, challenge_id: int, target: Target, f: MatchFilters
+) -> list[MatchItem]:
+    """Capabilities, results or organisations most likely to solve this challenge."""
+    rt = match_sync.caught_up(session)
+    challenge = get_challenge(session, viewer, challenge_id)
+    if target is Target.challenges:
+        raise InvalidInput("榜单只能匹配能力、成果或单位", loc=["query", "target"])
+    query = _stored_tokens(session, "challenge", challenge.id)
+    return _rank_offerings(session, rt, query, target, f, exclude_org=challenge.organization_id)
+
+
+def for_offering(
+    session: Session,
+    viewer: User | None,
+    model: type[Capability] | type[Result],
+    offering_id: int,
+    f: MatchFilters,
+) -> list[MatchItem]:
+    """Published challenges this capability or result fits best."""
+    rt = match_sync.caught_up(session)
+    offering = get_offering(session, model, viewer, offering_id)
+    query = _stored_tokens(session, match_sync.KINDS[model], offering.id)
+    return _rank_challenges(session, rt, query, f, exclude_org=offering.organization_id)
+
+
+def for_organization(
+    session: Session, viewer: User | None, organization_id: int, f: MatchFilters
+) -> list[MatchItem]:
+    """Published challenges that fit a whole organisation: all its capabilities and results."""
+    rt = match_sync.caught_up(session)
+    org = get_organization(session, viewer, organization_id)
+    docs = session.scalars(
+        select(MatchDocument.tokens).where(
+            MatchDocument.organization_id == org.id,
+            MatchDocument.kind.in_(["capability", "result"]),
+            MatchDocument.tokens.is_not(None),
+        )
+    ).all()
+    query = merge_tokens(d for d in docs if d)
+    return _rank_challenges(session, rt, query, f, exclude_org=org.id)
+
+
+def preview(
+    session: Session, viewer: User, text: str, target: Target, f: MatchFilters
+) -> list[MatchItem]:
+    """Matches for draft text that is not saved (e.g. a challenge being written)."""
+    rt = match_sync.caught_up(session)
+    query = analyze({"description": text}, rt.tokenizer)
+    if target is Target.challenges:
+        return _rank_challenges(session, rt, query, f, exclude_org=viewer.organization_id)
+    return _rank_offerings(session, rt, query, target, f, exclude_org=viewer.organization_id)
+
+
+def _stored_tokens(session: Session, kind: str, object_id: int) -> DocTokens:
+    tokens = session.scalar(
+        select(MatchDocument.tokens).where(
+            MatchDocument.kind == kind, MatchDocument.object_id == object_id
+        )
+    )
+    return tokens or {}
+
+
+def _rank_challenges(
+    session: Session, rt: match_sync.Runtime, query: DocTokens, f: MatchFilters, *, exclude_org: int
+) -> list[MatchItem]:
+    now = utcnow().timestamp()
+
+    def where(meta: Mapping[str, object]) -> bool:
+        deadline = meta.get("deadline")
+        return (
+            meta.get("status") == ChallengeStatus.published.value
+            and isinstance(deadline, float)
+            and deadline > now
+            and meta.get("organization_id") != exclude_org
+            and (f.sector is None or meta.get("sector") == f.sector)
+            and (f.region is None or meta.get("region") == f.region)
+        )
+
+    matches = _search(rt.indexes["challenge"], query, f.limit, where)
+    return _items(session, Challenge, "challenge", matches)
+
+
+def _rank_offerings(
+    session: Session,
+    rt: match_sync.Runtime,
+    query: DocTokens,
+    target: Target,
+    f: MatchFilters,
+    *,
+    exclude_org: int,
+) -> list[MatchItem]:
+    orgs = _verified_organizations(session, region=f.region)
+    orgs.pop(exclude_org, None)
+
+    def where(meta: Mapping[str, object]) -> bool:
+        return meta.get("organization_id") in orgs
+
+    if target is not Target.organizations:
+        model, kind = OFFERING_MODEL[target]
+        return _items(session, model, kind, _search(rt.indexes[kind], query, f.limit, where))
+    # An organisation ranks by its best-matching capability or result.
+    best: dict[int, MatchItem] = {}
+    for model, kind in OFFERING_MODEL.values():
+        matches = _search(rt.indexes[kind], query, f.limit * 5, where)
+        for item in _items(session, model, kind, matches):
+            if item.organization_id not in best or item.score > best[item.organization_id].score:
+                best[item.organization_id] = item
+    ranked = sorted(best.values(), key=lambda i: (-i.score, i.organization_id))[: f.limit]
+    return [
+        MatchItem(
+            id=i.organization_id,
+            type="organization",
+            title=orgs[i.organization_id],
+            organization_id=i.organization_id,
+            score=i.score,
+            terms=i.terms,
+        )
+        for i in ranked
+    ]
+
+
+def _search(
+    index: MatchIndex, query: DocTokens, limit: int, where: Callable[[Mapping[str, object]], bool]
+) -> list[Match]:
+    if not query:
+        return []
+    return index.search(query, limit=limit, where=where)
+
+
+def _items(session: Session, model: Matchable, kind: str, matches: list[Match]) -> list[MatchItem]:
+    """The matches as items, with titles read fresh from the database, best first."""
+    ids = [int(m.key) for m in matches]
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(model.id, model.title, model.organization_id).where(model.id.in_(ids))
+        )
+    }
+    return [
+        MatchItem(
+            id=int(m.key),
+            type=kind,
+            title=rows[int(m.key)].title,
+            organization_id=rows[int(m.key)].organization_id,
+            score=m.score,
+            terms=m.terms,
+        )
+        for m in matches
+        if int(m.key) in rows
+    ]
+
+
+def _verified_organizations(session: Session, *, region: str | None) -> dict[int, str]:
+    stmt = select(Organization.id, Organization.name).where(
+        Organization.status == OrganizationStatus.verified
+    )
+    if region is not None:
+        stmt = stmt.where(Organization.region == region)
+    return {row.id: row.name for row in session.execute(stmt)}
+
+
+# The bureau's tools: domain terms, synonyms, rebuilds.
+
+
+def list_terms(session: Session) -> list[MatchTerm]:
+    return list(session.scalars(select(MatchTerm).order_by(MatchTerm.id)))
+
+
+def add_term(session: Session, *, staff: User, term: str, canonical: str | None) -> MatchTerm:
+    """Add a domain term (or a synonym of `canonical`); documents containing it are re-segmented."""
+    if canonical == term:
+        canonical = None
+    if session.scalar(select(MatchTerm.id).where(MatchTerm.term == term)) is not None:
+        raise Conflict("该词条已存在", code="term_exists")
+    item = MatchTerm(term=term, canonical=canonical, created_by_id=staff.id)
+    session.add(item)
+    session.flush()
+    _resegment_around(session, [term] + ([canonical] if canonical else []))
+    audit.record(
+        session,
+        actor=staff,
+        action="matching.term_add",
+        object_type="match_term",
+        object_id=item.id,
+        after={"term": term, "canonical": canonical},
+    )
+    return item
+
+
+def delete_term(session: Session, *, staff: User, term_id: int) -> None:
+    """Remove a domain term or synonym; documents containing it are re-segmented."""
+    item = session.get(MatchTerm, term_id)
+    if item is None:
+        raise NotFound("词条不存在", code="term_not_found")
+    words = [item.term] + ([item.canonical] if item.canonical else [])
+    audit.record(
+        session,
+        actor=staff,
+        action="matching.term_delete",
+        object_type="match_term",
+        object_id=item.id,
+        before={"term": item.term, "canonical": item.canonical},
+    )
+    session.delete(item)
+    session.flush()
+    _resegment_around(session, words)
+
+
+def _resegment_around(session: Session, words: list[str]) -> None:
+    match_sync.bump_generation(session)
+    tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
+    match_sync.resegment(session, match_sync.containing(session, words), tokenizer)
+
+
+def rebuild(session: Session, *, staff: User) -> int:
+    """Segment every document again and make every process reload its index."""
+    tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
+    count = match_sync.rebuild(session, tokenizer=tokenizer)
+    audit.record(
+        session,
+        actor=staff,
+        action="matching.rebuild",
+        object_type="match_index",
+        object_id=0,
+        after={"documents": count},
+    )
+    return count

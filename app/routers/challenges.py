@@ -1,17 +1,18 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from app.deps import CurrentUser, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import ChallengeStatus, Sector
 from app.schemas.challenge import ChallengeCreate, ChallengeRead, ChallengeUpdate
-from app.schemas.common import Page, ReasonBody
+from app.schemas.common import MAX_ID, Page, ReasonBody, Region, SearchText
 from app.services import challenges
 
 router = APIRouter(prefix="/challenges", tags=["challenges"])
 
-ACTION_ERRORS = error_responses(401, 403, 404, 409)
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
+ChallengeId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -35,9 +36,9 @@ def list_challenges(
     paging: Paging,
     status: ChallengeStatus | None = None,
     sector: Sector | None = None,
-    region: Annotated[str | None, Query(max_length=6)] = None,
-    q: Annotated[str | None, Query(max_length=100, description="标题或描述包含的文字")] = None,
-    organization_id: int | None = None,
+    region: Annotated[Region | None, Query(description="行政区划代码")] = None,
+    q: Annotated[SearchText | None, Query(description="标题或描述包含的文字")] = None,
+    organization_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[ChallengeRead]:
     """Published challenges, plus the viewer's own; the bureau sees all. Newest first."""
     challenges.close_expired(session)
@@ -52,8 +53,10 @@ def list_challenges(
     return paging.page(session, stmt, ChallengeRead)
 
 
-@router.get("/{challenge_id}", summary="榜单详情", responses=error_responses(401, 404))
-def read_challenge(session: SessionDep, viewer: OptionalUser, challenge_id: int) -> ChallengeRead:
+@router.get("/{challenge_id}", summary="榜单详情", responses=error_responses(401, 404, 422))
+def read_challenge(
+    session: SessionDep, viewer: OptionalUser, challenge_id: ChallengeId
+) -> ChallengeRead:
     """One challenge the viewer may see."""
     return ChallengeRead.model_validate(challenges.get_challenge(session, viewer, challenge_id))
 
@@ -64,7 +67,7 @@ def read_challenge(session: SessionDep, viewer: OptionalUser, challenge_id: int)
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def update_challenge(
-    session: SessionDep, user: CurrentUser, challenge_id: int, body: ChallengeUpdate
+    session: SessionDep, user: CurrentUser, challenge_id: ChallengeId, body: ChallengeUpdate
 ) -> ChallengeRead:
     """The owner edits a draft or returned challenge; status and ownership cannot be set."""
     challenge = challenges.update_challenge(
@@ -74,7 +77,7 @@ def update_challenge(
 
 
 @router.post("/{challenge_id}/submit", summary="提交审核", responses=ACTION_ERRORS)
-def submit(session: SessionDep, user: CurrentUser, challenge_id: int) -> ChallengeRead:
+def submit(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
     """The owner sends a draft or returned challenge for review: → `pending_review`."""
     return ChallengeRead.model_validate(
         challenges.submit(session, user=user, challenge_id=challenge_id)
@@ -82,7 +85,7 @@ def submit(session: SessionDep, user: CurrentUser, challenge_id: int) -> Challen
 
 
 @router.post("/{challenge_id}/approve", summary="审核通过并发布", responses=ACTION_ERRORS)
-def approve(session: SessionDep, staff: CurrentUser, challenge_id: int) -> ChallengeRead:
+def approve(session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
     """The bureau publishes a challenge under review: → `published`."""
     return ChallengeRead.model_validate(
         challenges.approve(session, staff=staff, challenge_id=challenge_id)
@@ -95,7 +98,7 @@ def approve(session: SessionDep, staff: CurrentUser, challenge_id: int) -> Chall
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def return_challenge(
-    session: SessionDep, staff: CurrentUser, challenge_id: int, body: ReasonBody
+    session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId, body: ReasonBody
 ) -> ChallengeRead:
     """The bureau sends a challenge under review back to its owner with a reason: → `returned`."""
     return ChallengeRead.model_validate(
@@ -106,7 +109,7 @@ def return_challenge(
 
 
 @router.post("/{challenge_id}/close", summary="截止揭榜", responses=ACTION_ERRORS)
-def close(session: SessionDep, user: CurrentUser, challenge_id: int) -> ChallengeRead:
+def close(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
     """The owner or the bureau ends bidding: `published` → `closed`."""
     return ChallengeRead.model_validate(
         challenges.close(session, user=user, challenge_id=challenge_id)
@@ -114,7 +117,7 @@ def close(session: SessionDep, user: CurrentUser, challenge_id: int) -> Challeng
 
 
 @router.post("/{challenge_id}/withdraw", summary="撤回榜单", responses=ACTION_ERRORS)
-def withdraw(session: SessionDep, user: CurrentUser, challenge_id: int) -> ChallengeRead:
+def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
     """The owner withdraws a published challenge that has no live bids: → `withdrawn`."""
     return ChallengeRead.model_validate(
         challenges.withdraw(session, user=user, challenge_id=challenge_id)
@@ -127,7 +130,7 @@ def withdraw(session: SessionDep, user: CurrentUser, challenge_id: int) -> Chall
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def cancel(
-    session: SessionDep, staff: CurrentUser, challenge_id: int, body: ReasonBody
+    session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId, body: ReasonBody
 ) -> ChallengeRead:
     """The bureau cancels a challenge before it is awarded, with a reason: → `cancelled`."""
     return ChallengeRead.model_validate(

@@ -30,6 +30,10 @@ class Indicator(BaseModel):
 
 
 def _in_future(value: datetime) -> datetime:
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-08:00 is past the last UTC date Python knows
+        raise ValueError("截止时间超出范围") from None
     if value <= datetime.now(UTC):
         raise ValueError("截止时间必须晚于当前时间")
     return value

@@ -22,7 +22,9 @@ _CENT = Decimal("0.01")
 
 # C0/C1 control characters. NUL in particular: PostgreSQL refuses it in text columns.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAK = re.compile(r"[\r\n\t]")
+_LINE_BREAK = re.compile(r"[\r\n\t\u2028\u2029]")
+# The id columns are 32-bit integers on PostgreSQL: a larger id would be a database error.
+MAX_ID = 2**31 - 1
 
 
 def _no_control(value: str) -> str:
@@ -31,7 +33,7 @@ def _no_control(value: str) -> str:
     return value
 
 
-def _single_line(value: str) -> str:
+def single_line(value: str) -> str:
     _no_control(value)
     if _LINE_BREAK.search(value):
         raise ValueError("不能包含换行或制表符")
@@ -52,11 +54,11 @@ def _known_region(value: str) -> str:
 
 _TRIM = {"strip_whitespace": True}
 Title = Annotated[
-    str, StringConstraints(**_TRIM, min_length=1, max_length=200), AfterValidator(_single_line)
+    str, StringConstraints(**_TRIM, min_length=1, max_length=200), AfterValidator(single_line)
 ]
-ShortText = Annotated[str, StringConstraints(**_TRIM, max_length=200), AfterValidator(_single_line)]
+ShortText = Annotated[str, StringConstraints(**_TRIM, max_length=200), AfterValidator(single_line)]
 Tag = Annotated[
-    str, StringConstraints(**_TRIM, min_length=1, max_length=30), AfterValidator(_single_line)
+    str, StringConstraints(**_TRIM, min_length=1, max_length=30), AfterValidator(single_line)
 ]
 Tags = Annotated[list[Tag], Field(max_length=20)]
 Description = Annotated[
@@ -68,11 +70,19 @@ LongText = Annotated[
 Reason = Annotated[
     str, StringConstraints(**_TRIM, min_length=1, max_length=2_000), AfterValidator(_no_control)
 ]
+SearchText = Annotated[str, StringConstraints(**_TRIM, max_length=100), AfterValidator(single_line)]
 Region = Annotated[str, AfterValidator(_known_region), Field(examples=["211302"])]
+
+
+def _cents(value: Decimal) -> Decimal:
+    # Adding zero turns "-0" into "0", so a budget is never shown as "-0.00".
+    return value.quantize(_CENT) + 0
+
+
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2, examples=["120.00"], description="万元"),
-    AfterValidator(lambda d: d.quantize(_CENT)),
+    AfterValidator(_cents),
     PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json"),
 ]
 

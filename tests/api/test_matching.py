@@ -248,7 +248,8 @@ def test_synonym_maps_onto_its_canonical_term(client: TestClient, session: Sessi
     items = client.get(f"/api/v1/challenges/{challenge.id}/matches?target=capabilities").json()[
         "items"
     ]
-    assert items and items[0]["id"] == cap.id
+    assert items
+    assert items[0]["id"] == cap.id
     assert "热解氮化硼坩埚" in {t["term"] for t in items[0]["terms"]}
 
 

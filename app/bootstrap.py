@@ -10,8 +10,8 @@ import logging
 from app import demo
 from app.config import get_settings
 from app.db import get_session_factory
+from app.services import match_sync
 from app.services.accounts import ensure_bureau_user
-from app.services.match_sync import ensure_documents
 
 logger = logging.getLogger("app.bootstrap")
 
@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> None:
         "--demo",
         choices=["0", "1"],
         help="load demo data into an empty database (default: the DEMO setting)",
+    )
+    parser.add_argument(
+        "--rebuild-index",
+        action="store_true",
+        help="segment every challenge, capability and result again (after a dictionary change)",
     )
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -53,7 +58,15 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {role:<11} {username:<16} {password}")
         elif load_demo:
             logger.info("database is not empty: demo data not loaded")
-        if rebuilt := ensure_documents(session):
+        if args.rebuild_index:
+            tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
+            count = match_sync.rebuild(
+                session,
+                tokenizer=tokenizer,
+                progress=lambda n: logger.info("segmented %d documents", n),
+            )
+            logger.info("match index rebuilt: %d documents", count)
+        elif rebuilt := match_sync.ensure_documents(session):
             logger.info("match documents rebuilt for %d objects", rebuilt)
 
 

@@ -236,10 +236,12 @@ def load(session: Session) -> list[tuple[str, str, str]]:
             challenges.submit(session, user=users[username], challenge_id=challenge.id)
             challenges.approve(session, staff=staff, challenge_id=challenge.id)
             published.append(challenge)
-    for model, table in ((Capability, CAPABILITIES), (Result, RESULTS)):
-        for username, offers in table.items():
-            for offer in offers:
-                offerings.create_offering(session, model, owner=users[username], data=offer)
+    for username, capabilities in CAPABILITIES.items():
+        for capability in capabilities:
+            offerings.create_offering(session, Capability, owner=users[username], data=capability)
+    for username, results in RESULTS.items():
+        for result in results:
+            offerings.create_offering(session, Result, owner=users[username], data=result)
     bids.create_bid(
         session,
         user=users["materials_inst"],

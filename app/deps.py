@@ -4,14 +4,14 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.db import get_session
 from app.errors import Forbidden, NotAuthenticated
 from app.models import Role, User
-from app.schemas.common import Page, single_line
+from app.schemas.common import MAX_ID, Page, SearchText
 from app.security import read_access_token
 from app.services.accounts import user_by_id
 from app.services.pagination import paginate
@@ -49,16 +49,11 @@ def bureau_staff(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
-# Ids are 32-bit integer columns: a larger number in a path cannot name anything (404 would
-# do, but the database driver refuses to even send it), so it is a 422 like any bad input.
-MAX_ID = 2**31 - 1
+# Ids are 32-bit integer columns: a larger number cannot name anything, and the database
+# driver would refuse to send it (a 500), so it is a 422 like any bad input.
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-SearchText = Annotated[
-    str | None,
-    Query(max_length=100, description="标题或描述包含的文字"),
-    AfterValidator(lambda v: single_line(v) if v is not None else v),
-]
+SearchQuery = Annotated[SearchText | None, Query(description="标题或描述包含的文字")]
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -74,7 +69,7 @@ class PageParams:
         self.limit = limit
         self.offset = offset
 
-    def page(self, session: Session, stmt: Select[tuple[Any]], schema: type[R]) -> Page[R]:
+    def page(self, session: Session, stmt: Select[Any], schema: type[R]) -> Page[R]:
         """Run `stmt` for this page and shape the rows as `schema`, with the total."""
         items, total = paginate(session, stmt, limit=self.limit, offset=self.offset)
         return Page[R](

@@ -1,18 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
-from app.deps import CurrentUser, OptionalUser, Paging, SessionDep
+from app.deps import CurrentUser, IdFilter, ObjectId, OptionalUser, Paging, SearchQuery, SessionDep
 from app.errors import error_responses
 from app.models import ChallengeStatus, Sector
 from app.schemas.challenge import ChallengeCreate, ChallengeRead, ChallengeUpdate
-from app.schemas.common import MAX_ID, Page, ReasonBody, Region, SearchText
+from app.schemas.common import Page, ReasonBody, Region
 from app.services import challenges
 
 router = APIRouter(prefix="/challenges", tags=["challenges"])
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
-ChallengeId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -37,8 +36,8 @@ def list_challenges(
     status: ChallengeStatus | None = None,
     sector: Sector | None = None,
     region: Annotated[Region | None, Query(description="行政区划代码")] = None,
-    q: Annotated[SearchText | None, Query(description="标题或描述包含的文字")] = None,
-    organization_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    q: SearchQuery = None,
+    organization_id: IdFilter = None,
 ) -> Page[ChallengeRead]:
     """Published challenges, plus the viewer's own; the bureau sees all. Newest first."""
     challenges.close_expired(session)
@@ -55,7 +54,7 @@ def list_challenges(
 
 @router.get("/{challenge_id}", summary="榜单详情", responses=error_responses(401, 404, 422))
 def read_challenge(
-    session: SessionDep, viewer: OptionalUser, challenge_id: ChallengeId
+    session: SessionDep, viewer: OptionalUser, challenge_id: ObjectId
 ) -> ChallengeRead:
     """One challenge the viewer may see."""
     return ChallengeRead.model_validate(challenges.get_challenge(session, viewer, challenge_id))
@@ -67,7 +66,7 @@ def read_challenge(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def update_challenge(
-    session: SessionDep, user: CurrentUser, challenge_id: ChallengeId, body: ChallengeUpdate
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId, body: ChallengeUpdate
 ) -> ChallengeRead:
     """The owner edits a draft or returned challenge; status and ownership cannot be set."""
     challenge = challenges.update_challenge(
@@ -77,7 +76,7 @@ def update_challenge(
 
 
 @router.post("/{challenge_id}/submit", summary="提交审核", responses=ACTION_ERRORS)
-def submit(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
+def submit(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
     """The owner sends a draft or returned challenge for review: → `pending_review`."""
     return ChallengeRead.model_validate(
         challenges.submit(session, user=user, challenge_id=challenge_id)
@@ -85,7 +84,7 @@ def submit(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) ->
 
 
 @router.post("/{challenge_id}/approve", summary="审核通过并发布", responses=ACTION_ERRORS)
-def approve(session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
+def approve(session: SessionDep, staff: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
     """The bureau publishes a challenge under review: → `published`."""
     return ChallengeRead.model_validate(
         challenges.approve(session, staff=staff, challenge_id=challenge_id)
@@ -98,7 +97,7 @@ def approve(session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId) 
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def return_challenge(
-    session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId, body: ReasonBody
+    session: SessionDep, staff: CurrentUser, challenge_id: ObjectId, body: ReasonBody
 ) -> ChallengeRead:
     """The bureau sends a challenge under review back to its owner with a reason: → `returned`."""
     return ChallengeRead.model_validate(
@@ -109,7 +108,7 @@ def return_challenge(
 
 
 @router.post("/{challenge_id}/close", summary="截止揭榜", responses=ACTION_ERRORS)
-def close(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
+def close(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
     """The owner or the bureau ends bidding: `published` → `closed`."""
     return ChallengeRead.model_validate(
         challenges.close(session, user=user, challenge_id=challenge_id)
@@ -117,7 +116,7 @@ def close(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> 
 
 
 @router.post("/{challenge_id}/withdraw", summary="撤回榜单", responses=ACTION_ERRORS)
-def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) -> ChallengeRead:
+def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
     """The owner withdraws a published challenge that has no live bids: → `withdrawn`."""
     return ChallengeRead.model_validate(
         challenges.withdraw(session, user=user, challenge_id=challenge_id)
@@ -130,7 +129,7 @@ def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ChallengeId) 
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def cancel(
-    session: SessionDep, staff: CurrentUser, challenge_id: ChallengeId, body: ReasonBody
+    session: SessionDep, staff: CurrentUser, challenge_id: ObjectId, body: ReasonBody
 ) -> ChallengeRead:
     """The bureau cancels a challenge before it is awarded, with a reason: → `cancelled`."""
     return ChallengeRead.model_validate(

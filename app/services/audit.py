@@ -60,7 +60,7 @@ def record_transition(
 
 def events_query(
     *, object_type: str | None, object_id: int | None, actor_id: int | None
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     """The audit events matching the filters, newest first."""
     stmt = select(AuditEvent)
     if object_type is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, inspect, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.matching import MatchIndex, Tokenizer, analyze
 from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
@@ -209,8 +209,11 @@ def write_documents(
 
 
 def _text_changed(obj: Matchable) -> bool:
-    attrs = inspect(obj).attrs
-    return any(name in attrs.keys() and attrs[name].history.has_changes() for name in TEXT_FIELDS)
+    state: InstanceState[Matchable] = inspect(obj)
+    return any(
+        name in state.attrs.keys() and state.attrs[name].history.has_changes()
+        for name in TEXT_FIELDS
+    )
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:

@@ -83,7 +83,11 @@ def for_offering(
 ) -> list[MatchItem]:
     """Published challenges this capability or result fits best."""
     rt = match_sync.caught_up(session)
-    offering = get_offering(session, model, viewer, offering_id)
+    offering: Capability | Result = (
+        get_offering(session, Capability, viewer, offering_id)
+        if model is Capability
+        else get_offering(session, Result, viewer, offering_id)
+    )
     query = _stored_tokens(session, match_sync.KINDS[model], offering.id)
     return _rank_challenges(session, rt, query, f, exclude_org=offering.organization_id)
 

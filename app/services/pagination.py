@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 def paginate(
-    session: Session, stmt: Select[tuple[T]], *, limit: int, offset: int
+    session: Session, stmt: Select[T], *, limit: int, offset: int
 ) -> tuple[Sequence[T], int]:
     """One page of `stmt` (which carries its own stable order) and the total it would return."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

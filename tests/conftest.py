@@ -129,9 +129,7 @@ def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def live_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
+def live_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, migrated database that the app itself uses, committing for real.
 
     For the tests of the request-session path and of concurrency: nothing here is rolled back,

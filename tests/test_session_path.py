@@ -19,7 +19,9 @@ def live_client(live_database: str) -> Iterator[TestClient]:
 
     @app.post("/test/write-then-fail")
     def write_then_fail(session: SessionDep) -> None:
-        session.add(Organization(kind=OrganizationKind.university, name="回滚大学", region="211302"))
+        session.add(
+            Organization(kind=OrganizationKind.university, name="回滚大学", region="211302")
+        )
         session.flush()
         raise Conflict("after a flush")
 

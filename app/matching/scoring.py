@@ -7,39 +7,48 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.features import BIGRAM_PREFIX, BIGRAM_WEIGHT
+from app.matching.features import BIGRAM_WEIGHT, CHAR_WEIGHT
 
 F32 = npt.NDArray[np.float32]
+
+WORD, BIGRAM, CHAR = 0, 1, 2  # the three views of a document
+VIEWS = (WORD, BIGRAM, CHAR)
 
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """BM25 over two views of a document (words, character bigrams), summed.
+    """BM25 over three views of a document (words, character bigrams, characters), summed.
 
     ``k1`` saturates repeated terms, ``b`` normalises by document length, per view. The
-    bigram view's scores are multiplied by ``bigram_weight``. Measured in docs/matching.md.
+    bigram and character views' scores are multiplied by their weights. Candidates are the
+    documents sharing a word or a bigram with the query, ranked by those two views; the best
+    ``candidates`` of them are scored exactly with all three views. Measured in
+    docs/matching.md.
     """
 
     k1: float = 1.2
     b: float = 0.75
     bigram_weight: float = BIGRAM_WEIGHT
+    char_weight: float = CHAR_WEIGHT
     explain_terms: int = 8
-    # A long query (a whole challenge text, an organisation's capabilities) keeps only its
-    # heaviest terms (query weight x IDF): the dropped ones are common words that add
-    # postings to read but little to the ranking.
-    max_query_terms: int = 64
+    # Documents rescored exactly per query (at least 4 x limit).
+    candidates: int = 50
+    # Postings of the base read per query to find candidates; the rarest (highest-bound)
+    # query terms are read first. Short queries read all their postings (exact); see
+    # docs/matching.md for the measured effect on long queries.
+    postings_budget: int = 400_000
+    postings_budget_per_doc: float = 0.6
+
+    def view_weights(self) -> F32:
+        return np.array([1.0, self.bigram_weight, self.char_weight], dtype=np.float32)
 
 
 DEFAULT_CONFIG = MatchConfig()
 
 
-def is_bigram(term: str) -> bool:
-    return term.startswith(BIGRAM_PREFIX)
-
-
 def bm25_idf(df: npt.NDArray[np.int64] | npt.NDArray[np.int32], n_docs: int) -> F32:
     """Robertson-Sparck Jones IDF, kept positive (the +1 inside the log)."""
-    df64 = df.astype(np.float64)
+    df64 = np.asarray(df).astype(np.float64)
     return np.log1p((n_docs - df64 + 0.5) / (df64 + 0.5)).astype(np.float32)
 
 
@@ -49,6 +58,6 @@ def bm25_tf(tf: F32, length_ratio: F32, config: MatchConfig) -> F32:
     return (tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length_ratio))).astype(np.float32)
 
 
-def query_weight(count: float) -> float:
+def query_tf(tf: F32) -> F32:
     """Sublinear query term frequency: a term repeated in a long query counts, but less."""
-    return 1.0 + float(np.log(count)) if count >= 1.0 else count
+    return np.where(tf >= 1.0, 1.0 + np.log(np.maximum(tf, 1.0)), tf).astype(np.float32)

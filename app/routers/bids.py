@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from app.deps import CurrentUser, Paging, SessionDep
+from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
 from app.schemas.bid import AwardRead, BidCreate, BidRead, BidRejectBody
 from app.schemas.common import Page
@@ -8,7 +8,7 @@ from app.services import bids
 
 router = APIRouter(tags=["bids"])
 
-ACTION_ERRORS = error_responses(401, 403, 404, 409)
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 422)
 
 
 @router.post(
@@ -18,7 +18,7 @@ ACTION_ERRORS = error_responses(401, 403, 404, 409)
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def create_bid(
-    session: SessionDep, user: CurrentUser, challenge_id: int, body: BidCreate
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId, body: BidCreate
 ) -> BidRead:
     """A verified university or institute bids on a published challenge before its deadline."""
     bid = bids.create_bid(session, user=user, challenge_id=challenge_id, data=body)
@@ -31,28 +31,28 @@ def create_bid(
     responses=error_responses(401, 403, 404, 422),
 )
 def list_bids(
-    session: SessionDep, user: CurrentUser, challenge_id: int, paging: Paging
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId, paging: Paging
 ) -> Page[BidRead]:
     """All bids for the challenge's owner and the bureau; a bidder sees only its own."""
     stmt = bids.bids_query(session, user, challenge_id)
     return paging.page(session, stmt, BidRead)
 
 
-@router.get("/bids/{bid_id}", summary="申报详情", responses=error_responses(401, 404))
-def read_bid(session: SessionDep, user: CurrentUser, bid_id: int) -> BidRead:
+@router.get("/bids/{bid_id}", summary="申报详情", responses=error_responses(401, 404, 422))
+def read_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """One bid: for the bidder, the challenge's owner and the bureau."""
     bid, _ = bids.get_bid(session, user, bid_id)
     return BidRead.model_validate(bid)
 
 
 @router.post("/bids/{bid_id}/withdraw", summary="撤回申报", responses=ACTION_ERRORS)
-def withdraw(session: SessionDep, user: CurrentUser, bid_id: int) -> BidRead:
+def withdraw(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The bidder withdraws its bid: → `withdrawn`."""
     return BidRead.model_validate(bids.withdraw_bid(session, user=user, bid_id=bid_id))
 
 
 @router.post("/bids/{bid_id}/shortlist", summary="入围", responses=ACTION_ERRORS)
-def shortlist(session: SessionDep, user: CurrentUser, bid_id: int) -> BidRead:
+def shortlist(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The challenge's owner shortlists a submitted bid: → `shortlisted`."""
     return BidRead.model_validate(bids.shortlist_bid(session, user=user, bid_id=bid_id))
 
@@ -63,7 +63,7 @@ def shortlist(session: SessionDep, user: CurrentUser, bid_id: int) -> BidRead:
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def reject(
-    session: SessionDep, user: CurrentUser, bid_id: int, body: BidRejectBody | None = None
+    session: SessionDep, user: CurrentUser, bid_id: ObjectId, body: BidRejectBody | None = None
 ) -> BidRead:
     """The challenge's owner turns a bid down, optionally with a reason: → `rejected`."""
     reason = body.reason if body else ""
@@ -71,13 +71,13 @@ def reject(
 
 
 @router.post("/bids/{bid_id}/nominate", summary="提名揭榜单位", responses=ACTION_ERRORS)
-def nominate(session: SessionDep, user: CurrentUser, bid_id: int) -> BidRead:
+def nominate(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The challenge's owner nominates one bid for the award: → `nominated`."""
     return BidRead.model_validate(bids.nominate_bid(session, user=user, bid_id=bid_id))
 
 
 @router.post("/bids/{bid_id}/award", summary="批准授榜", responses=ACTION_ERRORS)
-def award(session: SessionDep, user: CurrentUser, bid_id: int) -> AwardRead:
+def award(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> AwardRead:
     """The bureau approves the nominated bid; the challenge is awarded and a project created.
 
     Exactly one award per challenge, also under concurrent calls; the response has `project_id`.

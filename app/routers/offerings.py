@@ -1,10 +1,16 @@
 """Capabilities (科研能力) and results (科技成果): the same routes over two resources."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Query, Response, status
-
-from app.deps import CurrentUser, OptionalUser, Paging, SessionDep
+from app.deps import (
+    CurrentUser,
+    IdFilter,
+    ObjectId,
+    OptionalUser,
+    Paging,
+    SearchQuery,
+    SessionDep,
+)
 from app.errors import error_responses
 from app.models import Capability, Result
 from app.schemas.common import Page
@@ -21,7 +27,6 @@ from app.services import offerings
 capabilities = APIRouter(prefix="/capabilities", tags=["capabilities"])
 results = APIRouter(prefix="/results", tags=["results"])
 
-Query100 = Annotated[str | None, Query(max_length=100, description="标题或描述包含的文字")]
 WRITE_ERRORS = error_responses(401, 403, 404, 422)
 
 
@@ -41,17 +46,19 @@ def list_capabilities(
     session: SessionDep,
     viewer: OptionalUser,
     paging: Paging,
-    organization_id: int | None = None,
-    q: Query100 = None,
+    organization_id: IdFilter = None,
+    q: SearchQuery = None,
 ) -> Page[CapabilityRead]:
     """Capabilities of verified organisations, newest first."""
     stmt = offerings.offerings_query(Capability, viewer, organization_id=organization_id, q=q)
     return paging.page(session, stmt, CapabilityRead)
 
 
-@capabilities.get("/{capability_id}", summary="科研能力详情", responses=error_responses(401, 404))
+@capabilities.get(
+    "/{capability_id}", summary="科研能力详情", responses=error_responses(401, 404, 422)
+)
 def read_capability(
-    session: SessionDep, viewer: OptionalUser, capability_id: int
+    session: SessionDep, viewer: OptionalUser, capability_id: ObjectId
 ) -> CapabilityRead:
     """One capability."""
     item = offerings.get_offering(session, Capability, viewer, capability_id)
@@ -60,7 +67,7 @@ def read_capability(
 
 @capabilities.patch("/{capability_id}", summary="修改科研能力", responses=WRITE_ERRORS)
 def update_capability(
-    session: SessionDep, user: CurrentUser, capability_id: int, body: CapabilityUpdate
+    session: SessionDep, user: CurrentUser, capability_id: ObjectId, body: CapabilityUpdate
 ) -> CapabilityRead:
     """The owning organisation edits its capability."""
     item = offerings.update_offering(
@@ -73,9 +80,9 @@ def update_capability(
     "/{capability_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除科研能力",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
-def delete_capability(session: SessionDep, user: CurrentUser, capability_id: int) -> Response:
+def delete_capability(session: SessionDep, user: CurrentUser, capability_id: ObjectId) -> Response:
     """The owning organisation deletes its capability."""
     offerings.delete_offering(session, Capability, user=user, offering_id=capability_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -95,23 +102,23 @@ def list_results(
     session: SessionDep,
     viewer: OptionalUser,
     paging: Paging,
-    organization_id: int | None = None,
-    q: Query100 = None,
+    organization_id: IdFilter = None,
+    q: SearchQuery = None,
 ) -> Page[ResultRead]:
     """Results of verified organisations, newest first."""
     stmt = offerings.offerings_query(Result, viewer, organization_id=organization_id, q=q)
     return paging.page(session, stmt, ResultRead)
 
 
-@results.get("/{result_id}", summary="科技成果详情", responses=error_responses(401, 404))
-def read_result(session: SessionDep, viewer: OptionalUser, result_id: int) -> ResultRead:
+@results.get("/{result_id}", summary="科技成果详情", responses=error_responses(401, 404, 422))
+def read_result(session: SessionDep, viewer: OptionalUser, result_id: ObjectId) -> ResultRead:
     """One result."""
     return ResultRead.model_validate(offerings.get_offering(session, Result, viewer, result_id))
 
 
 @results.patch("/{result_id}", summary="修改科技成果", responses=WRITE_ERRORS)
 def update_result(
-    session: SessionDep, user: CurrentUser, result_id: int, body: ResultUpdate
+    session: SessionDep, user: CurrentUser, result_id: ObjectId, body: ResultUpdate
 ) -> ResultRead:
     """The owning organisation edits its result."""
     item = offerings.update_offering(session, Result, user=user, offering_id=result_id, data=body)
@@ -122,9 +129,9 @@ def update_result(
     "/{result_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除科技成果",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
-def delete_result(session: SessionDep, user: CurrentUser, result_id: int) -> Response:
+def delete_result(session: SessionDep, user: CurrentUser, result_id: ObjectId) -> Response:
     """The owning organisation deletes its result."""
     offerings.delete_offering(session, Result, user=user, offering_id=result_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

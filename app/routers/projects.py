@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.deps import CurrentUser, Paging, SessionDep
+from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
 from app.models import ProjectStatus
 from app.schemas.common import Page
@@ -19,7 +19,7 @@ def list_projects(
     return paging.page(session, stmt, ProjectRead)
 
 
-@router.get("/{project_id}", summary="项目详情", responses=error_responses(401, 404))
-def read_project(session: SessionDep, user: CurrentUser, project_id: int) -> ProjectRead:
+@router.get("/{project_id}", summary="项目详情", responses=error_responses(401, 404, 422))
+def read_project(session: SessionDep, user: CurrentUser, project_id: ObjectId) -> ProjectRead:
     """One project, for its two parties and the bureau."""
     return ProjectRead.model_validate(projects.get_project(session, user, project_id))

@@ -95,7 +95,7 @@ def ensure_bureau_user(
 
 def organizations_query(
     viewer: User | None, *, kind: OrganizationKind | None, status: OrganizationStatus | None
-) -> Select[tuple[Organization]]:
+) -> Select[Organization]:
     """Verified organisations for everyone; the bureau sees all."""
     stmt = select(Organization)
     if not is_bureau(viewer):

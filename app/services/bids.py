@@ -68,7 +68,7 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     return bid
 
 
-def bids_query(session: Session, viewer: User, challenge_id: int) -> Select[tuple[Bid]]:
+def bids_query(session: Session, viewer: User, challenge_id: int) -> Select[Bid]:
     """The bids on a challenge: all of them for its owner and the bureau, else the viewer's own."""
     challenge = get_challenge(session, viewer, challenge_id)
     stmt = select(Bid).where(Bid.challenge_id == challenge.id)

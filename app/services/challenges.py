@@ -66,7 +66,7 @@ def challenges_query(
     region: str | None = None,
     q: str | None = None,
     organization_id: int | None = None,
-) -> Select[tuple[Challenge]]:
+) -> Select[Challenge]:
     """The challenges the viewer may see, filtered, newest first."""
     stmt = select(Challenge)
     if not is_bureau(viewer):

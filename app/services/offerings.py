@@ -26,7 +26,7 @@ def offerings_query(
     *,
     organization_id: int | None = None,
     q: str | None = None,
-) -> Select[tuple[Offering]]:
+) -> Select[Offering]:
     """Offerings of verified organisations (plus the viewer's own; the bureau sees all)."""
     stmt = select(model)
     if not is_bureau(viewer):

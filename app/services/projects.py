@@ -8,7 +8,7 @@ from app.models import Project, ProjectStatus, User
 from app.services.access import is_bureau
 
 
-def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[tuple[Project]]:
+def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[Project]:
     """The projects the viewer's organisation is party to (all of them for the bureau)."""
     stmt = select(Project)
     if not is_bureau(viewer):

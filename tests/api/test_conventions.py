@@ -19,7 +19,8 @@ def _is_problem(response: object, status: int, code: str) -> dict[str, object]:
     body: dict[str, object] = response.json()  # type: ignore[attr-defined]
     assert body["status"] == status
     assert body["code"] == code
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 

@@ -1,0 +1,251 @@
+"""The award (授榜): the bureau approves the owner's nominated bid and a project begins."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.db import get_session
+from app.main import create_app
+from app.models import Bid, BidStatus, Challenge, OrganizationKind, User
+from tests.factories import headers, make_bid, make_challenge, make_user
+
+API = "/api/v1"
+B = BidStatus
+BID = {"approach": "方案", "team": "团队", "budget": "50", "duration_months": 6}
+
+
+@dataclass
+class Cast:
+    """A published challenge with a nominated bid, a rival's bid and a withdrawn bid."""
+
+    owner: User
+    other_enterprise: User
+    bidder: User
+    rival: User
+    bureau: User
+    challenge: Challenge
+    bid: Bid
+    rival_bid: Bid
+    withdrawn_bid: Bid
+
+    def user(self, role: str) -> User | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+
+def auth(user: User | None) -> dict[str, str]:
+    return headers(user) if user is not None else {}
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert problem["code"] == code, problem
+    return problem
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    return create_app()  # building the app costs more than most tests here: once per module
+
+
+@pytest.fixture
+def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """conftest's client on one app, committing the arranged rows before each request.
+
+    A request that fails rolls its savepoint back; uncommitted factory rows would vanish with it.
+    """
+
+    def test_session() -> Iterator[Session]:
+        session.expire_all()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks["request"].append(lambda _request: session.commit())
+        yield test_client
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def cast(session: Session) -> Cast:
+    owner = make_user(session)
+    bidder = make_user(session, kind=OrganizationKind.university)
+    rival = make_user(session, kind=OrganizationKind.university)
+    quitter = make_user(session, kind=OrganizationKind.institute)
+    challenge = make_challenge(session, owner=owner)
+    return Cast(
+        owner=owner,
+        other_enterprise=make_user(session),
+        bidder=bidder,
+        rival=rival,
+        bureau=make_user(session, kind=OrganizationKind.bureau),
+        challenge=challenge,
+        bid=make_bid(session, challenge=challenge, bidder=bidder, status=B.nominated),
+        rival_bid=make_bid(session, challenge=challenge, bidder=rival, status=B.shortlisted),
+        withdrawn_bid=make_bid(session, challenge=challenge, bidder=quitter, status=B.withdrawn),
+    )
+
+
+def award(client: TestClient, cast: Cast, bid: Bid, role: str = "bureau") -> Any:
+    return client.post(f"{API}/bids/{bid.id}/award", headers=auth(cast.user(role)))
+
+
+def read(client: TestClient, cast: Cast, path: str) -> dict[str, Any]:
+    r = client.get(f"{API}/{path}", headers=headers(cast.bureau))
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def audit_trail(client: TestClient, cast: Cast, object_type: str, object_id: int) -> list[Any]:
+    """(action, actor_id, before, after, reason) of an object's audit events, newest first."""
+    events = read(client, cast, f"audit-events?object_type={object_type}&object_id={object_id}")
+    return [
+        (e["action"], e["actor_id"], e["before"], e["after"], e["reason"]) for e in events["items"]
+    ]
+
+
+def test_bureau_awards_nominated_bid(client: TestClient, cast: Cast) -> None:
+    r = award(client, cast, cast.bid)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert (data["id"], data["status"]) == (cast.bid.id, "awarded")
+    assert isinstance(data["project_id"], int)
+
+    challenge = client.get(f"{API}/challenges/{cast.challenge.id}").json()
+    assert challenge["status"] == "awarded"
+    rival_bid = read(client, cast, f"bids/{cast.rival_bid.id}")
+    assert rival_bid["status"] == "rejected"
+    assert rival_bid["status_reason"]
+    assert read(client, cast, f"bids/{cast.withdrawn_bid.id}")["status"] == "withdrawn"
+
+    project = read(client, cast, f"projects/{data['project_id']}")
+    assert project["status"] == "in_progress"
+    assert (project["challenge_id"], project["bid_id"]) == (cast.challenge.id, cast.bid.id)
+    assert project["owner_organization_id"] == cast.owner.organization_id
+    assert project["performer_organization_id"] == cast.bidder.organization_id
+    assert project["budget"] == "90.00"
+
+
+def test_award_is_audited(client: TestClient, cast: Cast) -> None:
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    staff = cast.bureau.id
+    assert audit_trail(client, cast, "bid", cast.bid.id) == [
+        ("bid.award", staff, {"status": "nominated"}, {"status": "awarded"}, None)
+    ]
+    assert audit_trail(client, cast, "challenge", cast.challenge.id) == [
+        ("challenge.award", staff, {"status": "published"}, {"status": "awarded"}, None)
+    ]
+    [rejected] = audit_trail(client, cast, "bid", cast.rival_bid.id)
+    assert rejected[:4] == ("bid.reject", staff, {"status": "shortlisted"}, {"status": "rejected"})
+    assert rejected[4]
+    assert audit_trail(client, cast, "bid", cast.withdrawn_bid.id) == []
+    [(action, actor, _, after, _)] = audit_trail(client, cast, "project", project_id)
+    assert (action, actor, after["status"]) == ("project.create", staff, "in_progress")
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code"),
+    [
+        ("anonymous", 401, "not_authenticated"),
+        ("owner", 403, "role_not_allowed"),
+        ("bidder", 403, "role_not_allowed"),
+        ("rival", 403, "role_not_allowed"),
+        ("other_enterprise", 403, "role_not_allowed"),
+    ],
+)
+def test_only_bureau_awards(
+    client: TestClient, cast: Cast, role: str, status: int, code: str
+) -> None:
+    assert_problem(award(client, cast, cast.bid, role), status, code)
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "nominated"
+    assert read(client, cast, f"challenges/{cast.challenge.id}")["status"] == "published"
+    assert read(client, cast, "projects")["total"] == 0
+
+
+@pytest.mark.parametrize("status", [B.submitted, B.shortlisted, B.withdrawn, B.rejected])
+def test_only_a_nominated_bid_can_be_awarded(
+    client: TestClient, cast: Cast, status: BidStatus
+) -> None:
+    cast.bid.status = status
+    assert_problem(award(client, cast, cast.bid), 409, "invalid_transition")
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == status.value
+    assert read(client, cast, f"bids/{cast.rival_bid.id}")["status"] == "shortlisted"
+    assert read(client, cast, f"challenges/{cast.challenge.id}")["status"] == "published"
+    assert read(client, cast, "projects")["total"] == 0
+
+
+def test_second_award_is_a_conflict(client: TestClient, cast: Cast) -> None:
+    first = award(client, cast, cast.bid)
+    assert first.status_code == 200, first.text
+    assert award(client, cast, cast.bid).status_code == 409
+    projects = read(client, cast, "projects")
+    assert [p["id"] for p in projects["items"]] == [first.json()["project_id"]]
+
+
+def test_missing_bid_cannot_be_awarded(client: TestClient, cast: Cast) -> None:
+    assert_problem(
+        client.post(f"{API}/bids/999999/award", headers=headers(cast.bureau)), 404, "bid_not_found"
+    )
+
+
+def test_award_after_bidding_closed_by_deadline(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    late = make_challenge(session, owner=cast.owner, deadline_days=-0.01)
+    bid = make_bid(session, challenge=late, bidder=cast.bidder, status=B.nominated)
+    r = award(client, cast, bid)
+    assert r.status_code == 200, r.text
+    assert read(client, cast, f"challenges/{late.id}")["status"] == "awarded"
+
+
+def test_awarded_challenge_is_settled(client: TestClient, cast: Cast) -> None:
+    assert award(client, cast, cast.bid).status_code == 200
+    owner = headers(cast.owner)
+    for action in ("nominate", "shortlist", "reject"):
+        r = client.post(f"{API}/bids/{cast.rival_bid.id}/{action}", headers=owner)
+        assert_problem(r, 409, "challenge_not_open")
+    withdraw = client.post(f"{API}/bids/{cast.bid.id}/withdraw", headers=headers(cast.bidder))
+    assert_problem(withdraw, 409, "invalid_transition")
+    url = f"{API}/challenges/{cast.challenge.id}/bids"
+    assert_problem(client.post(url, json=BID, headers=headers(cast.rival)), 409, "bidding_closed")
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "awarded"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("owner", 200),
+        ("bidder", 200),
+        ("bureau", 200),
+        ("rival", 404),
+        ("other_enterprise", 404),
+        ("anonymous", 401),
+    ],
+)
+def test_awarded_project_is_visible_to_both_parties_and_bureau(
+    client: TestClient, cast: Cast, role: str, status: int
+) -> None:
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    r = client.get(f"{API}/projects/{project_id}", headers=auth(cast.user(role)))
+    assert r.status_code == status, r.text
+    listed = client.get(f"{API}/projects", headers=auth(cast.user(role)))
+    if status == 200:
+        assert r.json()["bid_id"] == cast.bid.id
+        assert [p["id"] for p in listed.json()["items"]] == [project_id]
+    elif status == 404:
+        assert r.json()["code"] == "project_not_found"
+        assert listed.json()["items"] == []
+    else:
+        assert_problem(listed, 401, "not_authenticated")

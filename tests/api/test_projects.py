@@ -1,0 +1,234 @@
+"""Projects: readable by the two parties and the bureau, listed per organisation."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.db import get_session
+from app.main import create_app
+from app.models import BidStatus, OrganizationKind, Project, ProjectStatus, User
+from tests.factories import headers, make_bid, make_challenge, make_user
+
+API = "/api/v1"
+
+
+def auth(user: User | None) -> dict[str, str]:
+    return headers(user) if user is not None else {}
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert problem["code"] == code, problem
+    return problem
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    return create_app()  # building the app costs more than most tests here: once per module
+
+
+@pytest.fixture
+def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
+    """conftest's client on one app, committing the arranged rows before each request.
+
+    A request that fails rolls its savepoint back; uncommitted factory rows would vanish with it.
+    """
+
+    def test_session() -> Iterator[Session]:
+        session.expire_all()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks["request"].append(lambda _request: session.commit())
+        yield test_client
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def people(session: Session) -> dict[str, User]:
+    owner = make_user(session)
+    bidder = make_user(session, kind=OrganizationKind.university)
+    return {
+        "owner": owner,
+        "owner_colleague": make_user(session, organization=owner.organization),
+        "bidder": bidder,
+        "bidder_colleague": make_user(session, organization=bidder.organization),
+        "other_enterprise": make_user(session),
+        "rival": make_user(session, kind=OrganizationKind.institute),
+        "bureau": make_user(session, kind=OrganizationKind.bureau),
+    }
+
+
+def awarded_project(
+    client: TestClient, session: Session, *, owner: User, bidder: User, staff: User
+) -> int:
+    """A project made the way production makes one: the bureau awards a nominated bid."""
+    challenge = make_challenge(session, owner=owner)
+    bid = make_bid(session, challenge=challenge, bidder=bidder, status=BidStatus.nominated)
+    r = client.post(f"{API}/bids/{bid.id}/award", headers=headers(staff))
+    assert r.status_code == 200, r.text
+    project_id: int = r.json()["project_id"]
+    return project_id
+
+
+@pytest.fixture
+def project_id(client: TestClient, session: Session, people: dict[str, User]) -> int:
+    return awarded_project(
+        client, session, owner=people["owner"], bidder=people["bidder"], staff=people["bureau"]
+    )
+
+
+@pytest.fixture
+def others_project_id(client: TestClient, session: Session, people: dict[str, User]) -> int:
+    """A project between the other enterprise and the rival institute."""
+    return awarded_project(
+        client,
+        session,
+        owner=people["other_enterprise"],
+        bidder=people["rival"],
+        staff=people["bureau"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code"),
+    [
+        ("owner", 200, None),
+        ("owner_colleague", 200, None),
+        ("bidder", 200, None),
+        ("bidder_colleague", 200, None),
+        ("bureau", 200, None),
+        ("rival", 404, "project_not_found"),
+        ("other_enterprise", 404, "project_not_found"),
+        ("anonymous", 401, "not_authenticated"),
+    ],
+)
+def test_project_is_readable_only_by_its_parties_and_bureau(
+    client: TestClient,
+    people: dict[str, User],
+    project_id: int,
+    role: str,
+    status: int,
+    code: str | None,
+) -> None:
+    r = client.get(f"{API}/projects/{project_id}", headers=auth(people.get(role)))
+    if code is not None:
+        assert_problem(r, status, code)
+        return
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert (data["id"], data["status"]) == (project_id, "in_progress")
+    assert {"challenge_id", "bid_id", "budget", "created_at"} <= data.keys()
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [
+        ("owner", ["mine"]),
+        ("bidder_colleague", ["mine"]),
+        ("rival", ["others"]),
+        ("other_enterprise", ["others"]),
+        ("bureau", ["others", "mine"]),
+    ],
+)
+def test_project_list_shows_only_own_projects(
+    client: TestClient,
+    people: dict[str, User],
+    project_id: int,
+    others_project_id: int,
+    role: str,
+    sees: list[str],
+) -> None:
+    ids = {"mine": project_id, "others": others_project_id}
+    r = client.get(f"{API}/projects", headers=auth(people.get(role)))
+    assert r.status_code == 200, r.text
+    assert [p["id"] for p in r.json()["items"]] == [ids[s] for s in sees]
+    assert r.json()["total"] == len(sees)
+
+
+def test_university_without_projects_sees_none(
+    client: TestClient, session: Session, project_id: int
+) -> None:
+    stranger = make_user(session, kind=OrganizationKind.university)
+    r = client.get(f"{API}/projects", headers=headers(stranger))
+    assert r.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert client.get(f"{API}/projects/{project_id}", headers=headers(stranger)).status_code == 404
+
+
+def test_anonymous_cannot_list_projects(client: TestClient) -> None:
+    assert_problem(client.get(f"{API}/projects"), 401, "not_authenticated")
+
+
+def test_project_list_filters_by_status_and_pages(
+    client: TestClient,
+    session: Session,
+    people: dict[str, User],
+    project_id: int,
+    others_project_id: int,
+) -> None:
+    staff = headers(people["bureau"])
+    project = session.get(Project, others_project_id)
+    assert project is not None
+    project.status = ProjectStatus.completed
+    in_progress = client.get(f"{API}/projects", params={"status": "in_progress"}, headers=staff)
+    assert [p["id"] for p in in_progress.json()["items"]] == [project_id]
+    completed = client.get(f"{API}/projects", params={"status": "completed"}, headers=staff)
+    assert [p["id"] for p in completed.json()["items"]] == [others_project_id]
+    bad = client.get(f"{API}/projects", params={"status": "done"}, headers=staff)
+    assert_problem(bad, 422, "validation_error")
+    page = client.get(f"{API}/projects", params={"limit": 1, "offset": 1}, headers=staff).json()
+    assert [p["id"] for p in page["items"]] == [project_id]
+    assert (page["total"], page["limit"], page["offset"]) == (2, 1, 1)
+    too_many = client.get(f"{API}/projects", params={"limit": 101}, headers=staff)
+    assert_problem(too_many, 422, "validation_error")
+
+
+def test_missing_project_is_not_found(client: TestClient, people: dict[str, User]) -> None:
+    r = client.get(f"{API}/projects/999999", headers=headers(people["bureau"]))
+    assert_problem(r, 404, "project_not_found")
+
+
+@pytest.mark.parametrize("bad_id", [0, 2**31, 10**30])
+def test_out_of_range_project_id_is_invalid_input(
+    client: TestClient, people: dict[str, User], bad_id: int
+) -> None:
+    r = client.get(f"{API}/projects/{bad_id}", headers=headers(people["bureau"]))
+    problem = assert_problem(r, 422, "validation_error")
+    assert any("project_id" in e["loc"] for e in problem["errors"]), problem
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "projects", {"challenge_id": 1, "bid_id": 1}),
+        ("PATCH", "projects/{id}", {"status": "completed"}),
+        ("PUT", "projects/{id}", {"status": "completed"}),
+        ("DELETE", "projects/{id}", None),
+    ],
+)
+def test_projects_cannot_be_written_directly(
+    client: TestClient,
+    people: dict[str, User],
+    project_id: int,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    staff = headers(people["bureau"])
+    url = f"{API}/{path.format(id=project_id)}"
+    r = client.request(method, url, json=body, headers=staff)
+    assert_problem(r, 405, "method_not_allowed")
+    data = client.get(f"{API}/projects/{project_id}", headers=staff).json()
+    assert data["status"] == "in_progress"

@@ -1,7 +1,5 @@
 """Organisations and users: registration, sign-in, verification."""
 
-from collections.abc import Sequence
-
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -177,7 +175,3 @@ def reject_organization(
 def user_by_id(session: Session, user_id: int) -> User | None:
     user = session.get(User, user_id)
     return user if user is not None and user.is_active else None
-
-
-def all_users(session: Session) -> Sequence[User]:
-    return session.scalars(select(User).order_by(User.id)).all()

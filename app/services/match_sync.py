@@ -13,7 +13,7 @@ change of the bureau's terms bumps `generation`, and every process then reloads 
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -253,7 +253,9 @@ def resegment(session: Session, objects: Iterable[Matchable], tokenizer: Tokeniz
     return count
 
 
-def rebuild(session: Session, *, tokenizer: Tokenizer, progress: Any = None) -> int:
+def rebuild(
+    session: Session, *, tokenizer: Tokenizer, progress: Callable[[int], None] | None = None
+) -> int:
     """Segment every matchable object again and replace all stored documents."""
     session.flush()
     connection = session.connection()
@@ -280,15 +282,15 @@ def rebuild(session: Session, *, tokenizer: Tokenizer, progress: Any = None) -> 
 
 
 def term_pairs(session: Session) -> list[tuple[str, str | None]]:
+    """The bureau's terms as (term, canonical) pairs; canonical is None for a plain term."""
     return [
         (t.term, t.canonical) for t in session.scalars(select(MatchTerm).order_by(MatchTerm.id))
     ]
 
 
-def containing(session: Session, words: Mapping[str, None] | Iterable[str]) -> list[Matchable]:
+def containing(session: Session, words: Sequence[str]) -> list[Matchable]:
     """The matchable objects whose title or description contains any of `words`."""
     found: list[Matchable] = []
-    words = list(words)
     for model in KINDS:
         conditions = [
             cond

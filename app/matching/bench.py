@@ -8,13 +8,24 @@ a challenge description. Per size it prints one JSON line: build seconds, index 
 top-10 latency p50/p99 through MatchIndex.search, one-document upsert latency (tokens
 given, no segmentation), and bm25s's retrieve latency on the same tokens. Progress goes to
 stderr.
+
+Long queries read only part of their postings to find candidates (see query.py); the line
+also gives ``top10_agreement_with_exhaustive``: the share of the top 10 that equals the top
+10 found when every posting is read, over 50 queries.
+
+After building, the benchmark freezes the heap it has built (``gc.freeze()``, as a service
+would after loading): otherwise CPython's full collections walk the benchmark's own million
+Python objects (the generated corpus) during the timed calls. ``--no-gc-freeze`` measures
+without it. The machine's load average is recorded before and after each size.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
+import os
 import resource
 import sys
 import time
@@ -87,7 +98,16 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_size(size: int, n_queries: int, *, with_bm25s: bool, seed: int = 7) -> dict[str, object]:
+def bench_size(
+    size: int,
+    n_queries: int,
+    *,
+    with_bm25s: bool,
+    freeze: bool = True,
+    compact_max: int = 200_000,
+    seed: int = 7,
+) -> dict[str, object]:
+    load_before = os.getloadavg()
     corpus = Corpus(vocabulary_size=max(20_000, min(size, 200_000)), seed=seed)
     gc.collect()
     rss_before = _rss_mb()
@@ -101,6 +121,9 @@ def bench_size(size: int, n_queries: int, *, with_bm25s: bool, seed: int = 7) ->
     build_seconds = time.perf_counter() - started
     _progress(f"[{size}] built in {build_seconds:.1f} s; querying")
     queries = [corpus.query() for _ in range(n_queries)]
+    if freeze:
+        gc.collect()
+        gc.freeze()
     latencies = []
     for query in queries:
         started = time.perf_counter()
@@ -122,11 +145,24 @@ def bench_size(size: int, n_queries: int, *, with_bm25s: bool, seed: int = 7) ->
         started = time.perf_counter()
         index.search(query, limit=10)
         after_writes.append(time.perf_counter() - started)
-    started = time.perf_counter()
-    index.compact()
-    compact_seconds = time.perf_counter() - started
+    compact_seconds: float | None = None
+    if size <= compact_max:
+        started = time.perf_counter()
+        index.compact()
+        compact_seconds = round(time.perf_counter() - started, 2)
+    default = index.config
+    found = [[m.key for m in index.search(q, limit=10)] for q in queries[:50]]
+    index.config = dataclasses.replace(default, postings_budget=1 << 62)
+    exhaustive = [[m.key for m in index.search(q, limit=10)] for q in queries[:50]]
+    index.config = default
+    agreement = np.mean(
+        [len(set(a) & set(b)) / max(len(b), 1) for a, b in zip(found, exhaustive, strict=True)]
+    )
     result: dict[str, object] = {
         "documents": size,
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "gc_frozen": freeze,
+        "top10_agreement_with_exhaustive": round(float(agreement), 3),
         "build_seconds": round(build_seconds, 2),
         "index_mb": round(index.nbytes() / 1e6, 1),
         "process_rss_growth_mb": round(_rss_mb() - rss_before, 1),
@@ -134,10 +170,12 @@ def bench_size(size: int, n_queries: int, *, with_bm25s: bool, seed: int = 7) ->
         "search_filtered_ms": _percentiles(filtered),
         "search_after_200_upserts_ms": _percentiles(after_writes),
         "upsert_ms": _percentiles(upserts),
-        "compact_seconds": round(compact_seconds, 2),
+        "compact_seconds": compact_seconds,
     }
     if with_bm25s:
         result["bm25s"] = _bench_bm25s(docs, queries)
+    if freeze:
+        gc.unfreeze()
     return result
 
 
@@ -165,9 +203,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-bm25s", action="store_true")
+    parser.add_argument("--no-gc-freeze", action="store_true")
+    parser.add_argument(
+        "--compact-max",
+        type=int,
+        default=200_000,
+        help="time a synchronous compact() only up to this size (it holds two bases in memory)",
+    )
     args = parser.parse_args(argv)
     for size in (int(s) for s in args.sizes.split(",") if s):
-        result = bench_size(size, args.queries, with_bm25s=not args.no_bm25s)
+        result = bench_size(
+            size,
+            args.queries,
+            with_bm25s=not args.no_bm25s,
+            freeze=not args.no_gc_freeze,
+            compact_max=args.compact_max,
+        )
         print(json.dumps(result), flush=True)
         gc.collect()
 

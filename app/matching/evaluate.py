@@ -2,6 +2,7 @@
 
     python -m app.matching.evaluate DATASET_DIR            # quality, one JSON object
     python -m app.matching.evaluate DATASET_DIR --segmentation   # fast vs plain jieba
+    python -m app.matching.evaluate DATASET_DIR --compare  # vs scikit-learn TF-IDF, ablations
 
 The corpus is tokenised with the default Tokenizer and analyze() ({"title", "description"}),
 loaded with MatchIndex.bulk_load() under DEFAULT_CONFIG, and each query is analyze()d as a
@@ -158,7 +159,24 @@ def segmentation(dataset: Path) -> dict[str, object]:
     reference = [segmenter.reference_cut(t) for t in texts]
     reference_seconds = time.perf_counter() - started
     identical = sum(1 for a, b in zip(fast, reference, strict=True) if a == b)
+    # Bulk re-segmentation of every text 4 times over (~21 MB, a rebuild-sized job):
+    # tokenize() in this process against tokenize_many() on a pool of 2 worker processes
+    # (their start-up included), and whether their tokens are identical.
+    bulk = texts * 4
+    bulk_megabytes = 4 * megabytes
+    started = time.perf_counter()
+    single = [tokenizer.tokenize(t) for t in bulk]
+    single_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    pooled = tokenizer.tokenize_many(bulk, processes=2, chunksize=256)
+    pooled_seconds = time.perf_counter() - started
     return {
+        "bulk_tokenize": {
+            "megabytes": round(bulk_megabytes, 2),
+            "one_process_mb_per_s": round(bulk_megabytes / single_seconds, 2),
+            "two_processes_mb_per_s": round(bulk_megabytes / pooled_seconds, 2),
+            "identical": single == pooled,
+        },
         "texts": len(texts),
         "megabytes": round(megabytes, 2),
         "dictionary_words_added": len(segmenter.words),
@@ -172,13 +190,125 @@ def segmentation(dataset: Path) -> dict[str, object]:
     }
 
 
+def _metrics(ranked: list[list[str]], relevant: list[set[str]]) -> dict[str, float]:
+    mrr = recall = 0.0
+    for keys, rel in zip(ranked, relevant, strict=True):
+        hits = [i for i, key in enumerate(keys[:10]) if key in rel]
+        if hits:
+            mrr += 1.0 / (hits[0] + 1)
+            recall += len(hits) / len(rel)
+    n = max(len(ranked), 1)
+    return {"mrr@10": round(mrr / n, 4), "recall@10": round(recall / n, 4)}
+
+
+def compare(dataset: Path) -> list[dict[str, object]]:
+    """The shipped engine against scikit-learn TF-IDF on the same jieba tokens, and ablations
+    of the engine's views (MRR@10 / Recall@10 per query set)."""
+    from dataclasses import replace
+
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tokenizer = Tokenizer()
+    corpus = list(_jsonl(dataset / "corpus.jsonl"))
+    keys = [str(r["_id"]) for r in corpus]
+    docs = [
+        analyze(
+            {"title": str(r.get("title") or ""), "description": str(r.get("text") or "")}, tokenizer
+        )
+        for r in corpus
+    ]
+    sets: dict[str, tuple[list[DocTokens], list[set[str]]]] = {}
+    for path in sorted(dataset.glob("queries-*.jsonl")):
+        name = path.stem.removeprefix("queries-")
+        qrels = _qrels(dataset / "qrels" / f"{name}.tsv")
+        rows = [r for r in _jsonl(path) if str(r["_id"]) in qrels]
+        sets[name] = (
+            [analyze({"description": str(r["text"])}, tokenizer) for r in rows],
+            [qrels[str(r["_id"])] for r in rows],
+        )
+    out: list[dict[str, object]] = []
+
+    def words(doc: DocTokens) -> list[str]:
+        return [t for tokens in doc.values() for t in tokens]
+
+    def chars(doc: DocTokens) -> str:
+        return "\n".join("".join(tokens) for tokens in doc.values())
+
+    def tfidf(name: str, views: list[tuple[TfidfVectorizer, object, float]]) -> None:
+        matrices = []
+        for vectorizer, extract, weight in views:
+            matrix = vectorizer.fit_transform([extract(d) for d in docs])  # type: ignore[operator]
+            matrices.append((vectorizer, extract, weight, matrix))
+        row: dict[str, object] = {"method": name}
+        for set_name, (queries, relevant) in sets.items():
+            scores = None
+            for vectorizer, extract, weight, matrix in matrices:
+                q = vectorizer.transform([extract(d) for d in queries])  # type: ignore[operator]
+                part = (q @ matrix.T) * weight
+                scores = part if scores is None else scores + part
+            assert scores is not None
+            dense = sp.csr_matrix(scores).toarray()
+            ranked = []
+            for values in dense:
+                top = np.argsort(-values, kind="stable")[:10]
+                ranked.append([keys[i] for i in top if values[i] > 0])
+            row[set_name] = _metrics(ranked, relevant)
+        _progress(json.dumps(row, ensure_ascii=False))
+        out.append(row)
+
+    def identity(doc: list[str]) -> list[str]:
+        return doc
+
+    word_view = (
+        TfidfVectorizer(analyzer=identity, sublinear_tf=True),
+        words,
+        1.0,
+    )
+    tfidf("sklearn TF-IDF sublinear, words", [word_view])
+    for weight in (0.5, 1.0):
+        char_view = (
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True),
+            chars,
+            weight,
+        )
+        tfidf(f"sklearn TF-IDF sublinear, words + chars 1-2 x {weight}", [word_view, char_view])
+    configs = {
+        "engine: words (BM25)": replace(DEFAULT_CONFIG, bigram_weight=0.0, char_weight=0.0),
+        "engine: words + bigrams": replace(DEFAULT_CONFIG, char_weight=0.0),
+        "engine: words + chars": replace(DEFAULT_CONFIG, bigram_weight=0.0),
+        "engine: shipped (words + bigrams + chars)": DEFAULT_CONFIG,
+        "engine: shipped, no IDF prior": replace(DEFAULT_CONFIG, idf_prior_docs=0),
+        "engine: shipped, 100 candidates": replace(DEFAULT_CONFIG, candidates=100),
+    }
+    for name, config in configs.items():
+        index = MatchIndex(config)
+        index.bulk_load((key, doc, {}) for key, doc in zip(keys, docs, strict=True))
+        row = dict[str, object](method=name)
+        for set_name, (queries, relevant) in sets.items():
+            ranked = [[m.key for m in index.search(q, limit=10)] for q in queries]
+            row[set_name] = _metrics(ranked, relevant)
+        _progress(json.dumps(row, ensure_ascii=False))
+        out.append(row)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.matching.evaluate")
     parser.add_argument("dataset", type=Path, help="BEIR-layout directory")
     parser.add_argument(
         "--segmentation", action="store_true", help="compare fast and plain jieba segmentation"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="scikit-learn TF-IDF on the same tokens, and ablations of the engine's views",
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        for row in compare(args.dataset):
+            print(json.dumps(row, ensure_ascii=False))
+        return
     result = segmentation(args.dataset) if args.segmentation else evaluate(args.dataset)
     print(json.dumps(result, ensure_ascii=False))
 

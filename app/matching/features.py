@@ -36,6 +36,12 @@ class SupportsTokenize(Protocol):
     def tokenize(self, text: str) -> list[str]: ...
 
 
+class SupportsTokenizeMany(SupportsTokenize, Protocol):
+    def tokenize_many(
+        self, texts: Iterable[str], *, processes: int = 2, chunksize: int = 32
+    ) -> list[list[str]]: ...
+
+
 def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> DocTokens:
     """Tokenise each non-empty field; unknown fields count as description."""
     out: DocTokens = {}
@@ -46,6 +52,29 @@ def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> Do
         tokens = tokenizer.tokenize(text)
         if tokens:
             out.setdefault(field, []).extend(tokens)
+    return out
+
+
+def analyze_many(
+    items: Iterable[Mapping[str, str | None]],
+    tokenizer: SupportsTokenizeMany,
+    *,
+    processes: int = 2,
+) -> list[DocTokens]:
+    """``analyze`` for many documents (bulk re-segmentation), segmenting on ``processes``
+    worker processes; the result equals ``[analyze(f, tokenizer) for f in items]``."""
+    docs = [[(name, text) for name, text in fields.items() if text] for fields in items]
+    texts = [str(text) for doc in docs for _, text in doc]
+    tokens = iter(tokenizer.tokenize_many(texts, processes=processes))
+    out: list[DocTokens] = []
+    for doc in docs:
+        result: DocTokens = {}
+        for name, _ in doc:
+            field = name if name in FIELD_WEIGHTS else DEFAULT_FIELD
+            found = next(tokens)
+            if found:
+                result.setdefault(field, []).extend(found)
+        out.append(result)
     return out
 
 

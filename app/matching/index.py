@@ -1,26 +1,41 @@
-"""MatchIndex: incremental BM25 over words and character bigrams, with explanations.
+"""MatchIndex: incremental BM25 over words, character bigrams and characters.
 
-Writes go to a delta segment (microseconds) and tombstones; when the delta grows past
-``merge_threshold`` it is folded into a new base. Document frequencies are maintained
-exactly on every write, so IDF is always that of the live corpus; the average document
-lengths that BM25 normalises by are refreshed at each merge.
+Writes go to a delta segment and tombstones (no array of the base is copied); when the delta
+holds ``merge_threshold`` documents a background thread folds it into a new base, built
+outside the lock and swapped in, so searches never wait for a merge. Document frequencies
+are maintained exactly on every write, so IDF is always that of the live corpus; the average
+view lengths that BM25 normalises by are those of the base (refreshed at each merge).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
-from app.matching.query import build_query, explain, search_base, search_delta
+from app.matching.query import (
+    Query,
+    base_candidates,
+    build_query,
+    delta_candidates,
+    explain,
+    rescore,
+)
 from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
-from app.matching.segments import BaseSegment, DeltaSegment
-from app.matching.store import DocFeatures, Vocabulary, doc_features
+from app.matching.segments import BaseSegment, DeltaSegment, Table
+from app.matching.store import DocFeatures, Vocabulary, doc_features, encode_bulk
+
+logger = logging.getLogger(__name__)
 
 Where = Callable[[Mapping[str, object]], bool]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+ENCODE_CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -35,31 +50,32 @@ class Match:
 class MatchIndex:
     """A thread-safe, incrementally updated index of one kind of document."""
 
-    def __init__(
-        self, config: MatchConfig = DEFAULT_CONFIG, *, merge_threshold: int = 20_000
-    ) -> None:
+    def __init__(self, config: MatchConfig = DEFAULT_CONFIG, *, merge_threshold: int = 2_000):
         self.config = config
         self.merge_threshold = merge_threshold
         self._lock = threading.RLock()
         self._vocab = Vocabulary()
-        self._df = np.zeros(1024, dtype=np.int64)
+        self._df = np.zeros(1024, dtype=np.int32)
+        self._scratch = np.zeros(1024, dtype=np.int32)
+        self._slot_of: dict[str, int] = {}
         self._keys: list[str | None] = []
-        self._meta: list[Mapping[str, object]] = []
-        self._key_to_doc: dict[str, int] = {}
-        self._alive = np.zeros(1024, dtype=np.bool_)
-        self._length_sums = [0.0, 0.0]
-        self._base = BaseSegment([], np.zeros(0, dtype=np.bool_), config, (1.0, 1.0))
-        self._base_lengths = np.zeros((0, 2), dtype=np.float32)
+        self._meta: list[Mapping[str, object] | None] = []
+        self._free: list[int] = []
+        self._sums = np.zeros(3, dtype=np.float64)
+        self._base = BaseSegment(None, np.zeros(0, np.bool_), self._vocab.table(), config)
         self._base_dead: set[int] = set()
-        self._delta = DeltaSegment(0)
-        self._flags = np.zeros(1024, dtype=np.bool_)
-        self._synced_terms = 0
+        self._deltas: list[DeltaSegment] = [DeltaSegment()]
+        self._loc: dict[int, tuple[DeltaSegment, int]] = {}
+        self._frozen: list[DeltaSegment] = []  # deltas being merged
+        self._dead_while_merging: set[int] = set()
+        self._merge_thread: threading.Thread | None = None
+        self._generation = 0  # bumped by every synchronous rebuild
 
     def __len__(self) -> int:
-        return len(self._key_to_doc)
+        return len(self._slot_of)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._key_to_doc
+        return key in self._slot_of
 
     # writes
 
@@ -67,11 +83,18 @@ class MatchIndex:
         """Add or replace a document; the next search sees it."""
         with self._lock:
             self._remove(key)
-            features, _ = doc_features(tokens, self._vocab)
-            doc = self._append(key, features, meta)
-            self._delta.add(doc, features)
-            if len(self._delta) >= self.merge_threshold:
-                self.compact()
+            features = doc_features(tokens, self._vocab)
+            slot = self._new_slot(key, meta)
+            self._grow()
+            self._df[features.ids] += 1
+            self._sums += features.lengths
+            delta = self._deltas[-1]
+            self._loc[slot] = (delta, delta.add(slot, features, self._vocab.kinds))
+            if len(delta) >= self.merge_threshold and self._merge_thread is None:
+                self._merge_thread = threading.Thread(
+                    target=self._merge, name="match-index-merge", daemon=True
+                )
+                self._merge_thread.start()
 
     def remove(self, key: str) -> bool:
         """Drop a document; returns whether it was there."""
@@ -81,105 +104,162 @@ class MatchIndex:
     def bulk_load(
         self, items: Iterable[tuple[str, Mapping[str, list[str]], Mapping[str, object]]]
     ) -> None:
-        """Add many documents (already tokenised) and rebuild the base once."""
+        """Add many documents (already tokenised) and rebuild the base once (vectorised)."""
+        self.wait_for_merge()
         with self._lock:
-            for key, tokens, meta in items:
+            batch: list[tuple[int, Mapping[str, list[str]]]] = []
+            parts: list[sp.csr_matrix] = []
+            slots: list[int] = []
+            unique = {key: (tokens, meta) for key, tokens, meta in items}  # the last one wins
+            for key, (tokens, meta) in unique.items():
                 self._remove(key)
-                features, _ = doc_features(tokens, self._vocab)
-                doc = self._append(key, features, meta)
-                self._delta.docs[doc] = features  # postings come with compact()
-                self._delta.next_doc = doc + 1
-            self.compact()
+                batch.append((self._new_slot(key, meta), tokens))
+                if len(batch) == ENCODE_CHUNK:
+                    parts.append(encode_bulk([t for _, t in batch], self._vocab))
+                    slots.extend(s for s, _ in batch)
+                    batch = []
+            if batch:
+                parts.append(encode_bulk([t for _, t in batch], self._vocab))
+                slots.extend(s for s, _ in batch)
+            self._rebuild(parts, np.array(slots, dtype=np.int64))
 
     def compact(self) -> None:
-        """Fold the delta and the tombstones into a new base (renumbering documents)."""
+        """Fold every delta and tombstone into a new base now."""
+        self.wait_for_merge()
         with self._lock:
-            live = np.flatnonzero(self._alive[: len(self._keys)])
-            docs: list[DocFeatures] = []
-            for doc in live.tolist():
-                if doc < self._base.n_docs:
-                    terms, _ = self._base.doc_row(doc)
-                    start = self._base.doc_indptr[doc]
-                    tf = self._base.doc_tf[start : start + len(terms)]
-                    word_len, bigram_len = self._base_lengths[doc]
-                    docs.append(DocFeatures(terms, tf, float(word_len), float(bigram_len)))
-                else:
-                    docs.append(self._delta.docs[doc])
-            n = max(len(docs), 1)
-            averages = (self._length_sums[0] / n, self._length_sums[1] / n)
-            self._sync_vocabulary()
-            flags = self._flags[: len(self._vocab)]
-            self._base = BaseSegment(docs, flags, self.config, averages)
-            self._base_lengths = np.array(
-                [(d.word_length, d.bigram_length) for d in docs], dtype=np.float32
-            ).reshape(-1, 2)
-            self._keys = [self._keys[d] for d in live.tolist()]
-            self._meta = [self._meta[d] for d in live.tolist()]
-            self._key_to_doc = {k: i for i, k in enumerate(self._keys) if k is not None}
-            self._alive = np.ones(max(len(docs), 1024), dtype=np.bool_)
-            self._alive[len(docs) :] = False
-            self._base_dead = set()
-            self._delta = DeltaSegment(len(docs))
+            self._rebuild([], np.zeros(0, dtype=np.int64))
 
-    def _append(self, key: str, features: DocFeatures, meta: Mapping[str, object]) -> int:
-        doc = len(self._keys)
-        self._keys.append(key)
-        self._meta.append(dict(meta))
-        self._key_to_doc[key] = doc
-        if doc >= len(self._alive):
-            self._alive = np.concatenate([self._alive, np.zeros_like(self._alive)])
-        self._alive[doc] = True
-        self._sync_vocabulary()
-        self._df[features.ids] += 1
-        self._length_sums[0] += features.word_length
-        self._length_sums[1] += features.bigram_length
-        return doc
+    def wait_for_merge(self) -> None:
+        """Wait for a background merge, if one is running."""
+        thread = self._merge_thread
+        if thread is not None:
+            thread.join()
 
-    def _sync_vocabulary(self) -> None:
-        """Grow the per-term arrays after new terms were added to the vocabulary."""
-        size, synced = len(self._vocab), self._synced_terms
-        if size == synced:
-            return
+    def _new_slot(self, key: str, meta: Mapping[str, object]) -> int:
+        if self._free:
+            slot = self._free.pop()
+            self._keys[slot], self._meta[slot] = key, dict(meta)
+        else:
+            slot = len(self._keys)
+            self._keys.append(key)
+            self._meta.append(dict(meta))
+        self._slot_of[key] = slot
+        return slot
+
+    def _grow(self) -> None:
+        """Per-term arrays follow the vocabulary (amortised doubling: a few MB at most)."""
+        size = len(self._vocab)
         if size > len(self._df):
             capacity = max(size, 2 * len(self._df))
-            df = np.zeros(capacity, dtype=np.int64)
+            df = np.zeros(capacity, dtype=np.int32)
             df[: len(self._df)] = self._df
-            flags = np.zeros(capacity, dtype=np.bool_)
-            flags[: len(self._flags)] = self._flags
-            self._df, self._flags = df, flags
-        self._flags[synced:size] = self._vocab.bigram_flags[synced:size]
-        self._synced_terms = size
-
-    def bigram_flags(self) -> npt.NDArray[np.bool_]:
-        """Per term id: is it a character bigram (True) or a word."""
-        return self._flags
-
-    def _features_of(self, doc: int) -> DocFeatures:
-        if doc < self._base.n_docs:
-            terms, _ = self._base.doc_row(doc)
-            word_len, bigram_len = self._base_lengths[doc]
-            return DocFeatures(terms, np.zeros(0, np.float32), float(word_len), float(bigram_len))
-        return self._delta.docs[doc]
+            self._df = df
+            self._scratch = np.zeros(capacity, dtype=np.int32)
 
     def _remove(self, key: str) -> bool:
-        doc = self._key_to_doc.pop(key, None)
-        if doc is None:
+        slot = self._slot_of.pop(key, None)
+        if slot is None:
             return False
-        features = self._features_of(doc)
-        self._df[features.ids] -= 1
-        self._length_sums[0] -= features.word_length
-        self._length_sums[1] -= features.bigram_length
-        self._alive[doc] = False
-        self._keys[doc] = None
-        if doc < self._base.n_docs:
-            self._base_dead.add(doc)
+        located = self._loc.pop(slot, None)
+        if located is not None:
+            delta, row = located
+            delta.alive[row] = False
+            features = delta.rows[row]
+            ids, lengths = features.ids, features.lengths
+            if delta in self._frozen:
+                self._dead_while_merging.add(slot)
+        else:
+            self._base_dead.add(slot)
+            _, terms, _ = self._base.expand(np.array([slot], dtype=np.int64))
+            ids, lengths = np.unique(terms), self._base.lengths[slot]
+            if self._frozen:
+                self._dead_while_merging.add(slot)
+        self._df[ids] -= 1
+        self._sums -= lengths
+        self._keys[slot] = None
+        self._meta[slot] = None
+        self._free.append(slot)
         return True
+
+    # merges
+
+    def _snapshot(self, extra: list[sp.csr_matrix], extra_slots: I64) -> _Snapshot:
+        """What the next base is built from: cheap (references and a copy of the tombstones),
+        taken under the lock; the build itself (``_assemble``, ``BaseSegment``) needs no lock."""
+        base = self._base
+        base_keep = base.present.copy()  # the base's rows still current
+        if self._base_dead:
+            base_keep[np.fromiter(self._base_dead, np.int64, len(self._base_dead))] = False
+        rows = [
+            (delta.slots[row], delta.rows[row])
+            for delta in self._frozen
+            for row, alive in enumerate(delta.alive)
+            if alive
+        ]
+        return _Snapshot(
+            base, base_keep, rows, extra, extra_slots, len(self._keys), self._vocab.table()
+        )
+
+    def _rebuild(self, extra: list[sp.csr_matrix], extra_slots: I64) -> None:
+        """Synchronous full rebuild under the lock (bulk loads and compact()); a background
+        merge still running is then discarded (its input is part of this rebuild)."""
+        self._generation += 1
+        self._frozen = list(self._deltas)
+        snapshot = self._snapshot(extra, extra_slots)
+        matrix, present = _assemble(snapshot)
+        table = snapshot.table
+        del snapshot
+        extra.clear()  # the caller's encoded chunks are in ``matrix`` now
+        base = BaseSegment(matrix, present, table, self.config)
+        del matrix
+        self._base, self._base_dead = base, set()
+        self._deltas, self._frozen, self._loc = [DeltaSegment()], [], {}
+        self._dead_while_merging = set()
+        self._grow()
+        self._df[:] = 0
+        self._df[: base.n_terms] = base.df
+        self._sums = base.lengths[base.present].sum(axis=0, dtype=np.float64)
+
+    def _merge(self) -> None:
+        """Background merge: snapshot under the lock, build outside it, swap under it."""
+        try:
+            with self._lock:
+                generation = self._generation
+                self._frozen = list(self._deltas)
+                self._deltas.append(DeltaSegment())
+                self._dead_while_merging = set()
+                snapshot = self._snapshot([], np.zeros(0, dtype=np.int64))
+            matrix, present = _assemble(snapshot)
+            base = BaseSegment(matrix, present, snapshot.table, self.config)
+            with self._lock:
+                if generation != self._generation:
+                    return
+                for delta in self._frozen:
+                    for row, slot in enumerate(delta.slots):
+                        if self._loc.get(slot) == (delta, row):
+                            del self._loc[slot]
+                self._deltas = [d for d in self._deltas if d not in self._frozen]
+                self._base, self._base_dead = base, self._dead_while_merging
+                self._frozen, self._dead_while_merging = [], set()
+        except Exception:  # pragma: no cover - the deltas stay searchable
+            logger.exception("match index merge failed")
+            with self._lock:
+                self._frozen, self._dead_while_merging = [], set()
+        finally:
+            self._merge_thread = None
 
     def nbytes(self) -> int:
         """Memory held by the numpy arrays of the index (not the Python-level dicts)."""
-        return self._base.nbytes() + int(self._df.nbytes + self._alive.nbytes + self._flags.nbytes)
+        return self._base.nbytes() + int(self._df.nbytes + self._scratch.nbytes)
 
     # reads
+
+    def averages(self) -> npt.NDArray[np.float32]:
+        """Average view lengths: those of the base once built, else of the live corpus."""
+        if self._base.n_docs:
+            return self._base.averages
+        n = max(len(self), 1)
+        return np.maximum(self._sums / n, 1e-6).astype(np.float32)
 
     def search(
         self,
@@ -192,49 +272,154 @@ class MatchIndex:
         if limit <= 0:
             return []
         with self._lock:
-            query = build_query(query_tokens, self._vocab, self._df, len(self), self)
+            averages = self.averages()
+            query = build_query(
+                query_tokens, self._vocab, self._df, len(self), averages, self.config
+            )
             if query is None:
                 return []
-            accept = self._acceptor(where)
-            hits = search_base(self._base, query, limit, accept, self._base_dead)
-            hits += search_delta(self._delta, query, limit, accept, self._alive, self)
-            hits.sort(key=lambda h: (-h[0], h[1]))
+            scratch = self._scratch
+            scratch[query.ids] = np.arange(1, len(query.ids) + 1, dtype=np.int32)
+            try:
+                scored = self._search(query, limit, where, averages)
+            finally:
+                scratch[query.ids] = 0
+            scored.sort(key=lambda hit: (-hit[0], hit[1]))
+            scored = scored[:limit]
+            if not scored:
+                return []
+            explained = explain(
+                query, np.stack([hit[2] for hit in scored]), self.config.explain_terms
+            )
             out: list[Match] = []
-            for raw, doc in hits[:limit]:
-                key = self._keys[doc]
+            for (raw, slot, _), terms in zip(scored, explained, strict=True):
+                key = self._keys[slot]
                 assert key is not None
-                terms = explain(query, self._doc_weights(doc), self.config.explain_terms)
                 out.append(Match(key, min(1.0, raw / query.self_score), terms))
             return out
 
-    def _acceptor(self, where: Where | None) -> Callable[[int], bool] | None:
-        if where is None:
-            return None
+    def _search(
+        self, query: Query, limit: int, where: Where | None, averages: npt.NDArray[np.float32]
+    ) -> list[tuple[float, int, npt.NDArray[np.float32]]]:
+        config = self.config
+        want = max(config.candidates, 4 * limit)
         meta = self._meta
-        return lambda doc: bool(where(meta[doc]))
+        accept = None if where is None else (lambda slot: bool(where(meta[slot])))  # type: ignore[arg-type]
+        base = self._base
+        dead = np.fromiter(self._base_dead, dtype=np.int64, count=len(self._base_dead))
+        out: list[tuple[float, int, npt.NDArray[np.float32]]] = []
+        slots = np.array(base_candidates(base, query, want, accept, dead, config), np.int64)
+        if len(slots):
+            rows, terms, tf = base.expand(slots, self._scratch)
+            scores, parts = rescore(
+                rows,
+                terms,
+                tf,
+                len(slots),
+                base.lengths[slots],
+                averages,
+                query,
+                config,
+            )
+            out += [
+                (float(s), int(d), parts[i])
+                for i, (s, d) in enumerate(zip(scores, slots, strict=True))
+            ]
+        for delta in self._deltas:
+            picked = delta_candidates(delta, query, want, accept, averages, config)
+            if not picked:
+                continue
+            features = [delta.rows[r] for r in picked]
+            rows = np.repeat(np.arange(len(picked)), [len(f.ids) for f in features])
+            positions = self._scratch[np.concatenate([f.ids for f in features])]
+            hit = np.flatnonzero(positions)
+            scores, parts = rescore(
+                rows[hit],
+                positions[hit].astype(np.int64) - 1,
+                np.concatenate([f.tf for f in features])[hit],
+                len(picked),
+                np.array([f.lengths for f in features], dtype=np.float32),
+                averages,
+                query,
+                config,
+            )
+            out += [
+                (float(s), delta.slots[r], parts[i])
+                for i, (s, r) in enumerate(zip(scores, picked, strict=True))
+            ]
+        return [hit for hit in out if hit[0] > 0]
 
-    def _doc_weights(self, doc: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        if doc < self._base.n_docs:
-            return self._base.doc_row(doc)
-        return self.delta_weights(self._delta.docs[doc])
 
-    def averages(self) -> tuple[float, float]:
-        """Average view lengths: those of the base once built, else of the live corpus."""
-        if self._base.n_docs:
-            return self._base.averages
-        n = max(len(self), 1)
-        return self._length_sums[0] / n, self._length_sums[1] / n
+@dataclass(frozen=True)
+class _Snapshot:
+    base: BaseSegment
+    base_keep: npt.NDArray[np.bool_]  # rows of the base still current
+    rows: list[tuple[int, DocFeatures]]  # live rows of the deltas being merged
+    extra: list[sp.csr_matrix]  # bulk-loaded primary features, rows = extra_slots
+    extra_slots: I64
+    n_slots: int
+    table: Table
 
-    def delta_weights(
-        self, features: DocFeatures
-    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        from app.matching.scoring import bm25_tf
 
-        flags = self._flags[features.ids]
-        avg_word, avg_bigram = self.averages()
-        ratio = np.where(
-            flags,
-            features.bigram_length / max(avg_bigram, 1e-6),
-            features.word_length / max(avg_word, 1e-6),
-        ).astype(np.float32)
-        return features.ids, bm25_tf(features.tf, ratio, self.config)
+def _assemble(snap: _Snapshot) -> tuple[sp.csr_matrix, npt.NDArray[np.bool_]]:
+    """Primary features of every live document as one slot-major matrix (rows of dead
+    documents may stay, marked absent in ``present``)."""
+    base, n_slots, size = snap.base, snap.n_slots, snap.table[0]
+    present = np.zeros(n_slots, dtype=np.bool_)
+    present[: base.n_slots] = snap.base_keep
+    row_parts: list[I64] = []
+    term_parts: list[npt.NDArray[np.int32]] = []
+    tf_parts: list[npt.NDArray[np.float32]] = []
+    for slot, features in snap.rows:
+        row_parts.append(np.full(len(features.primary_ids), slot, dtype=np.int64))
+        term_parts.append(features.primary_ids)
+        tf_parts.append(features.primary_tf)
+        present[slot] = True
+    offset = 0
+    for part in snap.extra:
+        coo = part.tocoo()
+        row_parts.append(snap.extra_slots[coo.row + offset])
+        term_parts.append(coo.col.astype(np.int32))
+        tf_parts.append(coo.data.astype(np.float32))
+        offset += part.shape[0]
+    present[snap.extra_slots] = True
+    new_slots = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
+    dead_rows = base.n_docs - int(snap.base_keep.sum())
+    if (not len(new_slots) or new_slots.min() >= base.n_slots) and dead_rows <= max(
+        1000, base.n_docs // 5
+    ):
+        # Only new slots: keep the base's rows as they are (dead ones marked absent) and
+        # append the new ones, without re-sorting the whole corpus.
+        fresh = base.n_slots == 0 and not snap.rows and n_slots == offset
+        if snap.extra and fresh and np.array_equal(snap.extra_slots, np.arange(n_slots)):
+            for part in snap.extra:
+                part.resize((part.shape[0], size))
+            tail = sp.vstack(snap.extra, format="csr")
+        else:
+            tail = sp.csr_matrix(
+                (
+                    np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32),
+                    (
+                        new_slots - base.n_slots,
+                        np.concatenate(term_parts) if term_parts else new_slots,
+                    ),
+                ),
+                shape=(n_slots - base.n_slots, size),
+            )
+        tail.resize((n_slots - base.n_slots, size))
+        if not base.n_slots:
+            return tail, present
+        head = sp.csr_matrix(
+            (base.doc_tf, base.doc_terms, base.doc_indptr), shape=(base.n_slots, size)
+        )
+        return sp.vstack([head, tail], format="csr"), present
+    keep = np.flatnonzero(snap.base_keep)
+    rows, terms, tf = base.primary_rows(keep)
+    matrix = sp.csr_matrix(
+        (
+            np.concatenate([tf, *tf_parts]).astype(np.float32),
+            (np.concatenate([rows, *row_parts]), np.concatenate([terms, *term_parts])),
+        ),
+        shape=(n_slots, size),
+    )
+    return matrix, present

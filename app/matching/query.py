@@ -1,224 +1,335 @@
-"""Query weighting, top-k retrieval over the segments, and per-term explanations.
+"""Query weighting, candidate retrieval over the segments, exact rescoring and explanations.
 
-Base retrieval is exact but avoids reading most postings (a two-phase "max-score" plan):
-the rarest query terms are accumulated densely; the common terms, whose postings are long
-but whose IDF is low, are then looked up only for the documents that can still enter the
-top ``limit`` given the common terms' largest possible contribution.
+Two stages. Candidates: the documents sharing a word or a bigram with the query, ranked by
+those two views; in the base, the query terms' postings are read in decreasing order of their
+largest possible contribution (query weight x the term's largest document weight) until a
+postings budget is spent, so a short query reads everything and a long one skips the
+postings of its most common terms. Rescoring: the best candidates get their exact score
+from their stored features, over all three views and every query term.
 """
 
 from __future__ import annotations
 
+import itertools
+from array import array
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from app.matching.scoring import bm25_idf, bm25_tf
-from app.matching.store import Vocabulary, doc_features
+try:  # scipy's compiled kernel behind csc_matrix @ vector
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # pragma: no cover - a scipy without it: the bincount path only
+    _csc_matvec = None
 
-if TYPE_CHECKING:
-    from app.matching.index import MatchIndex
-    from app.matching.segments import BaseSegment, DeltaSegment
+from app.matching.features import BIGRAM_PREFIX, FIELD_WEIGHTS
+from app.matching.scoring import BIGRAM, CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
+from app.matching.segments import BaseSegment, DeltaSegment
+from app.matching.store import Vocabulary, _han, ranges, token_terms
 
 I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Accept = Callable[[int], bool] | None
-Hit = tuple[float, int]
-
-# Postings read densely before the common terms are pruned (tuned with app.matching.bench).
-DENSE_BUDGET = 60_000
 
 
 @dataclass(frozen=True)
 class Query:
-    ids: I32  # term ids, ascending
+    ids: I32  # the query's terms present in the index, ascending
     weights: F32  # query weight x IDF x view weight
-    is_bigram: npt.NDArray[np.bool_]
-    names: list[list[str]]  # the query words each term stands for
-    self_score: float
+    views: I64
+    words: list[str]  # the query's words
+    origin_term: I64  # (position in ids, index in words): which words each term comes from
+    origin_word: I64
+    self_score: float  # the score of a document identical to the query (every term counts)
 
 
 def build_query(
     tokens: Mapping[str, list[str]],
     vocab: Vocabulary,
-    df: npt.NDArray[np.int64],
+    df: npt.NDArray[np.int32],
     n_docs: int,
-    index: MatchIndex,
+    averages: F32,
+    config: MatchConfig,
 ) -> Query | None:
-    features, sources = doc_features(tokens, vocab, add=False)
-    if not len(features.ids) or n_docs == 0:
+    """The query's features (the same as ``term_counts`` gives a document), weighted.
+
+    Known words are expanded to their bigrams and chars through the vocabulary's table
+    (vectorised); only unknown words and the pairs across words are handled as text."""
+    if n_docs == 0:
         return None
-    term_df = df[features.ids]
-    keep = term_df > 0
-    ids, tf, term_df = features.ids[keep], features.tf[keep], term_df[keep]
-    if not len(ids):
+    weighted: dict[str, float] = {}
+    pairs: dict[str, float] = {}
+    pair_words: list[tuple[str, str, str]] = []
+    for field, items in tokens.items():
+        weight = FIELD_WEIGHTS.get(field, 1.0)
+        for token, n in Counter(items).items():
+            weighted[token] = weighted.get(token, 0.0) + n * weight
+        for a, b in itertools.pairwise(items):
+            if a and b and _han(a[-1]) and _han(b[0]):
+                pair = BIGRAM_PREFIX + a[-1] + b[0]
+                pairs[pair] = pairs.get(pair, 0.0) + weight
+                pair_words.append((pair, a, b))
+    if not weighted:
         return None
-    is_bigram = index.bigram_flags()[ids]
-    config = index.config
-    qtf = np.where(tf >= 1.0, 1.0 + np.log(np.maximum(tf, 1.0)), tf).astype(np.float32)
-    view = np.where(is_bigram, config.bigram_weight, 1.0).astype(np.float32)
-    weights = (qtf * bm25_idf(term_df, n_docs) * view).astype(np.float32)
-    avg_word, avg_bigram = index.averages()
-    ratio = np.where(
-        is_bigram,
-        features.bigram_length / max(avg_bigram, 1e-6),
-        features.word_length / max(avg_word, 1e-6),
-    ).astype(np.float32)
-    if len(ids) > config.max_query_terms:
-        keep_top = np.sort(np.argsort(-weights, kind="stable")[: config.max_query_terms])
-        ids, tf, weights = ids[keep_top], tf[keep_top], weights[keep_top]
-        is_bigram, ratio = is_bigram[keep_top], ratio[keep_top]
+    words = list(weighted)
+    position = {w: i for i, w in enumerate(words)}
+    amounts = np.fromiter(weighted.values(), dtype=np.float32, count=len(words))
+    get = dict.get
+    ids_map = vocab.ids
+    word_ids = np.fromiter((get(ids_map, w, -1) for w in words), dtype=np.int64, count=len(words))
+    _, sub_indptr, sub_ids, kinds, _, _ = vocab.table()
+    unknown: dict[str, int] = {}
+
+    def key_of(term: str) -> int:
+        found = get(ids_map, term)
+        if found is not None:
+            return int(found)
+        return -1 - unknown.setdefault(term, len(unknown))
+
+    known = np.flatnonzero(word_ids >= 0)
+    counts = sub_indptr[word_ids[known] + 1] - sub_indptr[word_ids[known]]
+    subs = sub_ids[ranges(sub_indptr[word_ids[known]], counts)].astype(np.int64)
+    keys = [word_ids[known], subs]
+    views = [np.zeros(len(known), np.int64), kinds[subs].astype(np.int64)]
+    values = [amounts[known], np.repeat(amounts[known], counts)]
+    owners = [known, np.repeat(known, counts)]
+    extra_keys: list[int] = []
+    extra_views: list[int] = []
+    extra_values: list[float] = []
+    extra_owners: list[int] = []
+    for i in np.flatnonzero(word_ids < 0).tolist():
+        for term, view in token_terms(words[i]):
+            extra_keys.append(key_of(term))
+            extra_views.append(view)
+            extra_values.append(float(amounts[i]))
+            extra_owners.append(i)
+    pair_keys = {pair: key_of(pair) for pair in pairs}
+    for pair, amount in pairs.items():
+        extra_keys.append(pair_keys[pair])
+        extra_views.append(BIGRAM)
+        extra_values.append(amount)
+        extra_owners.append(-1)  # origins of pairs below: both words
+    keys.append(np.array(extra_keys, dtype=np.int64))
+    views.append(np.array(extra_views, dtype=np.int64))
+    values.append(np.array(extra_values, dtype=np.float32))
+    owners.append(np.array(extra_owners, dtype=np.int64))
+    all_keys, all_views = np.concatenate(keys), np.concatenate(views)
+    all_values = np.concatenate(values)
+    terms, first, inverse = np.unique(all_keys, return_index=True, return_inverse=True)
+    tf = np.bincount(inverse.ravel(), weights=all_values).astype(np.float32)
+    term_views = all_views[first]
+    lengths = np.bincount(all_views, weights=all_values, minlength=3).astype(np.float32)
+    term_df = np.zeros(len(terms), dtype=np.int64)
+    seen = (terms >= 0) & (terms < len(df))
+    term_df[seen] = df[terms[seen]]
+    # Terms the index has never seen have df 0 and the highest IDF: they count in the self
+    # score, so a document sharing one common word with a long query scores low, and scores
+    # from indexes of different sizes are comparable.
+    idf = bm25_idf(term_df, n_docs + config.idf_prior_docs)
+    weights = query_tf(tf) * idf * config.view_weights()[term_views]
+    ratio = lengths[term_views] / averages[term_views]
     self_score = float(np.dot(weights, bm25_tf(tf, ratio, config)))
-    names = [
-        sources.get(term, []) if flag else [vocab.terms[term]]
-        for term, flag in zip(ids.tolist(), is_bigram.tolist(), strict=True)
-    ]
-    return Query(ids, weights, is_bigram, names, max(self_score, 1e-9))
+    present = np.flatnonzero(term_df > 0)  # ascending term ids (np.unique sorts)
+    if not len(present):
+        return None
+    # Which query words each present term comes from (for explanations).
+    all_owners = np.concatenate(owners)
+    pair_origin = [pair_keys[p] for p, _, _ in pair_words]
+    origin_keys = np.concatenate(
+        [all_keys[all_owners >= 0], np.array(pair_origin * 2, dtype=np.int64)]
+    )
+    firsts = [position[a] for _, a, _ in pair_words]
+    seconds = [position[b] for _, _, b in pair_words]
+    origin_words = np.concatenate(
+        [all_owners[all_owners >= 0], np.array(firsts + seconds, dtype=np.int64)]
+    )
+    present_ids = terms[present]
+    slot = np.searchsorted(present_ids, origin_keys)
+    slot[slot >= len(present_ids)] = 0
+    hit = present_ids[slot] == origin_keys
+    pairs_found = np.unique(slot[hit] * len(words) + origin_words[hit])
+    return Query(
+        present_ids.astype(np.int32),
+        weights[present].astype(np.float32),
+        term_views[present],
+        words,
+        pairs_found // len(words),
+        pairs_found % len(words),
+        max(self_score, 1e-9),
+    )
 
 
-def _top(scores: F64, docs: I32, limit: int, accept: Accept) -> list[Hit]:
-    """The best ``limit`` (score, doc) pairs among unique docs with a positive score."""
-    if not len(docs):
-        return []
-    out: list[Hit] = []
-    want = limit if accept is None else max(4 * limit, 64)
-    while True:
-        if want < len(docs):
-            part = np.argpartition(-scores, want)[:want]
-        else:
-            part = np.arange(len(docs))
-        part = part[np.lexsort((docs[part], -scores[part]))]
-        out = []
-        for i in part.tolist():
-            score = float(scores[i])
-            if score <= 0.0:
-                break
-            doc = int(docs[i])
-            if accept is None or accept(doc):
-                out.append((score, doc))
-                if len(out) == limit:
-                    return out
-        if want >= len(docs) or (len(part) and scores[part[-1]] <= 0.0):
-            return out
-        want *= 4
-
-
-def _accumulate(docs: I32, values: F32, size: int) -> F64:
-    """Dense per-document sums: bincount is several times faster than np.add.at."""
-    out: F64 = np.bincount(docs, weights=values, minlength=size).astype(np.float64, copy=False)
+def _order(scores: F64, items: I64) -> I64:
+    """``items`` with positive score, best first (ties: lower item first)."""
+    keep = scores > 0
+    scores, items = scores[keep], items[keep]
+    out: I64 = items[np.lexsort((items, -scores))]
     return out
 
 
-def _gather(base: BaseSegment, terms: list[int], weights: list[float]) -> tuple[I32, F32]:
-    docs: list[I32] = []
-    values: list[F32] = []
-    for term, weight in zip(terms, weights, strict=True):
-        post_docs, post_weights = base.postings(term)
-        docs.append(post_docs)
-        values.append(post_weights * np.float32(weight))
-    if not docs:
-        return np.zeros(0, np.int32), np.zeros(0, np.float32)
-    return np.concatenate(docs), np.concatenate(values)
+def _best(scores: F64 | F32, want: int) -> I64:
+    """The (at most) ``want`` best positions of a dense score array, best first."""
+    if len(scores) > want:
+        top = np.argpartition(-scores, want - 1)[:want]
+        cut = scores[top].min()
+        if cut > 0 and np.count_nonzero(scores >= cut) > want:  # ties at the cut: keep all
+            top = np.flatnonzero(scores >= cut)
+    else:
+        top = np.arange(len(scores))
+    return _order(scores[top].astype(np.float64), top.astype(np.int64))
 
 
-def search_base(
-    base: BaseSegment, query: Query, limit: int, accept: Accept, dead: set[int]
-) -> list[Hit]:
+def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]) -> list[int]:
+    if accept is None:
+        return [int(i) for i in ordered[:want].tolist()]
+    out: list[int] = []
+    for item in ordered.tolist():
+        if accept(slot_of(item)):
+            out.append(item)
+            if len(out) == want:
+                break
+    return out
+
+
+SHORT = 256  # posting lists shorter than this are gathered together, longer ones one by one
+
+
+def accumulate(base: BaseSegment, starts: I64, lengths: I64, weights: F32) -> F32:
+    """Dense scores: sum over the terms of weight x the term's postings.
+
+    Long posting lists go through scipy's compiled sparse product one term at a time, reading
+    the postings in place (about 2 ns a posting, against 15-20 for gathering them into one
+    array for bincount); short ones are gathered and counted in one call."""
+    out = np.zeros(base.n_slots, dtype=np.float32)
+    long = lengths >= SHORT
+    if _csc_matvec is not None and base.post_docs.dtype == np.int32:
+        span = np.zeros(2, dtype=np.int32)
+        factor = np.zeros(1, dtype=np.float32)
+        docs, values = base.post_docs, base.post_weights
+        for start, length, weight in zip(
+            starts[long].tolist(), lengths[long].tolist(), weights[long].tolist(), strict=True
+        ):
+            span[0], span[1], factor[0] = start, start + length, weight
+            _csc_matvec(base.n_slots, 1, span, docs, values, factor, out)
+    else:
+        long[:] = False
+    short = ~long
+    if short.any():
+        idx = ranges(starts[short], lengths[short])
+        values = base.post_weights[idx] * np.repeat(weights[short], lengths[short])
+        out += np.bincount(base.post_docs[idx], weights=values, minlength=base.n_slots).astype(
+            np.float32
+        )
+    return out
+
+
+def base_candidates(
+    base: BaseSegment,
+    query: Query,
+    want: int,
+    accept: Accept,
+    dead: npt.NDArray[np.int64],
+    config: MatchConfig,
+) -> list[int]:
+    """Slots of the base worth rescoring, best first by their word and bigram score."""
     if base.n_docs == 0:
         return []
-    in_base = query.ids < base.n_terms
-    ids, weights = query.ids[in_base], query.weights[in_base]
+    use = (query.views != CHAR) & (query.ids < base.n_terms)
+    budget = max(config.postings_budget, int(config.postings_budget_per_doc * base.n_slots))
+    ids = query.ids[use].astype(np.int64)
     lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
-    order = np.argsort(lengths, kind="stable")
-    cumulative = np.cumsum(lengths[order])
-    n_dense = max(1, int(np.searchsorted(cumulative, DENSE_BUDGET, side="right")))
-    dense, common = order[:n_dense], order[n_dense:]
-    post_docs, post_values = _gather(base, ids[dense].tolist(), weights[dense].tolist())
-    partial = _accumulate(post_docs, post_values, base.n_docs)
-    if dead:
-        partial[np.fromiter(dead, dtype=np.int64, count=len(dead))] = 0.0
-    touched = np.flatnonzero(partial).astype(np.int32)
-    if not len(common):
-        return _top(partial[touched], touched, limit, accept)
-    bound = float(np.dot(weights[common], base.max_weight[ids[common]]))
-    leaders = _top(partial[touched], touched, limit, accept)
-    threshold = leaders[-1][0] if len(leaders) == limit else 0.0
-    if threshold - bound <= 0.0:
-        # No pruning possible: score every posting of every query term.
-        post_docs, post_values = _gather(base, ids.tolist(), weights.tolist())
-        scores = _accumulate(post_docs, post_values, base.n_docs)
-        if dead:
-            scores[np.fromiter(dead, dtype=np.int64, count=len(dead))] = 0.0
-        touched = np.flatnonzero(scores).astype(np.int32)
-        return _top(scores[touched], touched, limit, accept)
-    candidates = touched[partial[touched] > threshold - bound]
-    scores = partial[candidates]
-    for term, weight in zip(ids[common].tolist(), weights[common].tolist(), strict=True):
-        term_docs, term_weights = base.postings(term)
-        pos = np.searchsorted(term_docs, candidates)
-        pos[pos >= len(term_docs)] = 0
-        hit = term_docs[pos] == candidates
-        scores[hit] += weight * term_weights[pos[hit]]
-    return _top(scores, candidates.astype(np.int32), limit, accept)
+    ids, weights = query.ids[use].astype(np.int64), query.weights[use]
+    starts, ends = base.term_indptr[ids], base.term_indptr[ids + 1]
+    lengths = ends - starts
+    bound = weights * base.max_weight[ids]
+    order = np.argsort(-bound, kind="stable")
+    spent = np.cumsum(lengths[order])
+    chosen = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
+    partial = accumulate(base, starts[chosen], lengths[chosen], weights[chosen])
+    if len(dead):
+        partial[dead] = 0.0
+    if accept is None:
+        return [int(i) for i in _best(partial, want).tolist()]
+    ordered = _best(partial, max(want * 8, 256))
+    taken = _take(ordered, want, accept, int)
+    if len(taken) < want and len(ordered) >= max(want * 8, 256):
+        everything = np.arange(base.n_slots, dtype=np.int64)
+        taken = _take(_order(partial.astype(np.float64), everything), want, accept, int)
+    return taken
 
 
-def search_delta(
+def rescore(
+    rows: I64,
+    positions: I64 | I32,
+    tf: F32,
+    n_rows: int,
+    lengths: F32,
+    averages: F32,
+    query: Query,
+    config: MatchConfig,
+) -> tuple[F64, F32]:
+    """Exact scores of ``n_rows`` documents from their entries for the query's terms
+    (row, position of the term in the query, count); also the matrix of per-(document,
+    query term) contributions (for explanations)."""
+    n_terms = len(query.ids)
+    key = rows * n_terms + positions
+    summed = np.bincount(key, weights=tf, minlength=n_rows * n_terms)
+    counts: F32 = summed.reshape(n_rows, n_terms).astype(np.float32)
+    ratio = lengths[:, query.views] / averages[query.views]
+    contributions = bm25_tf(counts, ratio, config) * query.weights
+    return contributions.sum(axis=1, dtype=np.float64), contributions
+
+
+def delta_candidates(
     delta: DeltaSegment,
     query: Query,
-    limit: int,
+    want: int,
     accept: Accept,
-    alive: npt.NDArray[np.bool_],
-    index: MatchIndex,
-) -> list[Hit]:
-    """Exact scoring of the (small) delta: BM25 weights computed from stored counts."""
+    averages: F32,
+    config: MatchConfig,
+) -> list[int]:
+    """Rows of a delta worth rescoring, best first by their exact word and bigram score."""
     if not len(delta):
         return []
-    first, span = delta.first_doc, delta.next_doc - delta.first_doc
-    averages = index.averages()
-    lengths = (
-        np.array(delta.word_lengths, dtype=np.float32) / max(averages[0], 1e-6),
-        np.array(delta.bigram_lengths, dtype=np.float32) / max(averages[1], 1e-6),
-    )
-    all_docs: list[I32] = []
-    all_values: list[F32] = []
-    for term, weight, flag in zip(
-        query.ids.tolist(), query.weights.tolist(), query.is_bigram.tolist(), strict=True
-    ):
-        postings = delta.postings(term)
-        if postings is None:
+    rows, tf, lengths = array("i"), array("f"), list[int]()
+    found = delta.gather(query.ids.tolist(), rows, tf, lengths)
+    if not found:
+        return []
+    counts = np.array(lengths, dtype=np.int64)
+    docs = np.frombuffer(rows, dtype=np.int32).copy()
+    values = np.frombuffer(tf, dtype=np.float32).copy()
+    views = np.repeat(query.views[found], counts)
+    ratio = np.array(delta.lengths, dtype=np.float32).reshape(-1, 3)[docs, views] / averages[views]
+    values = bm25_tf(values, ratio, config) * np.repeat(query.weights[found], counts)
+    scores: F64 = np.bincount(docs, weights=values, minlength=len(delta)).astype(np.float64)
+    scores[~np.array(delta.alive, dtype=np.bool_)] = 0.0
+    ordered = _best(scores, want if accept is None else len(delta))
+    return _take(ordered, want, accept, delta.slots.__getitem__)
+
+
+def explain(query: Query, contributions: F32, top: int) -> list[list[tuple[str, float]]]:
+    """Per document (row of ``contributions``), the query words behind its score with their
+    shares of it; a bigram or char shared by several query words is split between them."""
+    if not len(contributions):
+        return []
+    n_terms = len(query.ids)
+    share = 1.0 / np.bincount(query.origin_term, minlength=n_terms)[query.origin_term]
+    spread = np.zeros((n_terms, len(query.words)), dtype=np.float32)
+    spread[query.origin_term, query.origin_word] = share
+    by_word = contributions @ spread
+    totals = contributions.sum(axis=1)
+    out: list[list[tuple[str, float]]] = []
+    for row, total in zip(by_word, totals.tolist(), strict=True):
+        if total <= 0:
+            out.append([])
             continue
-        docs, tf = postings
-        docs = docs - first
-        ratio = lengths[1 if flag else 0][docs]
-        all_docs.append(docs)
-        all_values.append(bm25_tf(tf, ratio, index.config) * np.float32(weight))
-    if not all_docs:
-        return []
-    docs = np.concatenate(all_docs)
-    scores = _accumulate(docs, np.concatenate(all_values), span)
-    scores[~alive[first : first + span]] = 0.0
-    touched = np.flatnonzero(scores).astype(np.int32)
-    return _top(scores[touched], touched + first, limit, accept)
-
-
-def explain(query: Query, doc: tuple[I32, F32], top: int) -> list[tuple[str, float]]:
-    """The query words behind a document's score, with their shares of it."""
-    doc_ids, doc_weights = doc
-    pos = np.searchsorted(doc_ids, query.ids)
-    pos[pos >= len(doc_ids)] = 0
-    found = doc_ids[pos] == query.ids if len(doc_ids) else np.zeros(len(pos), np.bool_)
-    q_pos, d_pos = np.flatnonzero(found), pos[found]
-    if not len(q_pos):
-        return []
-    contributions = query.weights[q_pos] * doc_weights[d_pos]
-    total = float(contributions.sum())
-    by_word: dict[str, float] = {}
-    for i, value in zip(q_pos.tolist(), contributions.tolist(), strict=True):
-        words = query.names[i]
-        for word in words:
-            by_word[word] = by_word.get(word, 0.0) + value / len(words)
-    ranked = sorted(by_word.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    return [(word, round(value / total, 4)) for word, value in ranked]
+        best = [i for i in np.argsort(-row, kind="stable")[:top].tolist() if row[i] > 0]
+        ranked = sorted(
+            ((query.words[i], float(row[i])) for i in best), key=lambda kv: (-kv[1], kv[0])
+        )
+        out.append([(word, round(value / total, 4)) for word, value in ranked])
+    return out

@@ -31,13 +31,18 @@ class MatchConfig:
     bigram_weight: float = BIGRAM_WEIGHT
     char_weight: float = CHAR_WEIGHT
     explain_terms: int = 8
+    # IDF is computed as if the index also held this many documents sharing no term with
+    # the query: in a tiny index every term of a document is "common" (df = N) and its IDF
+    # collapses, which would make scores depend on the index's size. Ranking in a large
+    # index is unchanged (measured in docs/matching.md).
+    idf_prior_docs: int = 100
     # Documents rescored exactly per query (at least 4 x limit).
-    candidates: int = 50
+    candidates: int = 30
     # Postings of the base read per query to find candidates; the rarest (highest-bound)
     # query terms are read first. Short queries read all their postings (exact); see
     # docs/matching.md for the measured effect on long queries.
-    postings_budget: int = 400_000
-    postings_budget_per_doc: float = 0.6
+    postings_budget: int = 200_000
+    postings_budget_per_doc: float = 10.0
 
     def view_weights(self) -> F32:
         return np.array([1.0, self.bigram_weight, self.char_weight], dtype=np.float32)

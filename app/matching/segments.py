@@ -16,7 +16,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from app.matching.scoring import BIGRAM, CHAR, WORD, MatchConfig, bm25_tf
-from app.matching.store import DocFeatures
+from app.matching.store import DocFeatures, ranges
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -25,17 +25,6 @@ F16 = npt.NDArray[np.float16]
 Table = tuple[int, I64, I32, npt.NDArray[np.uint8], I32, I32]
 
 CHUNK = 32_768  # documents expanded at once while building (bounds the build's memory)
-
-
-def ranges(starts: I64, counts: I64) -> I64:
-    """Concatenation of arange(start, start + count) for each pair, vectorised."""
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    shift = np.repeat(starts - (ends - counts), counts)
-    out: I64 = shift + np.arange(total, dtype=np.int64)
-    return out
 
 
 class BaseSegment:
@@ -56,9 +45,10 @@ class BaseSegment:
         self.n_slots = primary.shape[0]
         self.present = present[: self.n_slots].copy()
         self.n_docs = int(self.present.sum())
-        self.doc_indptr = primary.indptr.astype(np.int64)
-        self.doc_terms: I32 = primary.indices.astype(np.int32)
-        self.doc_tf: F32 = primary.data.astype(np.float32)
+        # Shared with ``primary`` when the types already match (no copy of the largest arrays).
+        self.doc_indptr = primary.indptr.astype(np.int64, copy=False)
+        self.doc_terms: I32 = primary.indices.astype(np.int32, copy=False)
+        self.doc_tf: F32 = primary.data.astype(np.float32, copy=False)
         self.lengths = self._lengths()
         live = self.lengths[self.present]
         self.averages: F32 = (
@@ -73,78 +63,104 @@ class BaseSegment:
         owner = np.repeat(np.arange(self.n_terms), sub_len)
         n_bigram = np.bincount(owner, weights=sub_kind == BIGRAM, minlength=self.n_terms)
         n_char = np.bincount(owner, weights=sub_kind == CHAR, minlength=self.n_terms)
-        rows = np.repeat(np.arange(self.n_slots), np.diff(self.doc_indptr))
-        kind = self.kinds[self.doc_terms]
-        tf = self.doc_tf.astype(np.float64)
         out = np.zeros((self.n_slots, 3), dtype=np.float32)
-        words = kind == WORD
-        out[:, WORD] = np.bincount(rows[words], weights=tf[words], minlength=self.n_slots)
-        bigram = np.where(words, tf * n_bigram[self.doc_terms], tf)
-        out[:, BIGRAM] = np.bincount(rows, weights=bigram, minlength=self.n_slots)
-        out[:, CHAR] = np.bincount(rows, weights=tf * n_char[self.doc_terms], minlength=self.n_slots)
+        for lo in range(0, self.n_slots, CHUNK):  # chunks bound the temporary arrays
+            hi = min(lo + CHUNK, self.n_slots)
+            start, end = self.doc_indptr[lo], self.doc_indptr[hi]
+            rows = np.repeat(np.arange(hi - lo), np.diff(self.doc_indptr[lo : hi + 1]))
+            terms = self.doc_terms[start:end]
+            tf = self.doc_tf[start:end].astype(np.float64)
+            words = self.kinds[terms] == WORD
+            out[lo:hi, WORD] = np.bincount(rows[words], weights=tf[words], minlength=hi - lo)
+            bigram = np.where(words, tf * n_bigram[terms], tf)
+            out[lo:hi, BIGRAM] = np.bincount(rows, weights=bigram, minlength=hi - lo)
+            out[lo:hi, CHAR] = np.bincount(rows, weights=tf * n_char[terms], minlength=hi - lo)
         return out
 
-    def expand(self, slots: I64) -> tuple[I64, I32, F32]:
+    def expand(self, slots: I64, wanted: I32 | None = None) -> tuple[I64, I32, F32]:
         """All features of these slots as (position in ``slots``, term, count) entries,
-        not aggregated (a term may repeat within a document)."""
+        not aggregated (a term may repeat within a document). With ``wanted`` (per term:
+        1 + its position in the query, or 0) only the query's terms, and the terms are
+        replaced by their positions in the query."""
         starts, ends = self.doc_indptr[slots], self.doc_indptr[slots + 1]
         counts = ends - starts
         idx = ranges(starts, counts)
         rows = np.repeat(np.arange(len(slots), dtype=np.int64), counts)
         terms, tf = self.doc_terms[idx], self.doc_tf[idx]
-        sub_counts = self.sub_indptr[terms + 1] - self.sub_indptr[terms]
-        sub = self.sub_ids[ranges(self.sub_indptr[terms], sub_counts)]
+        if wanted is None:
+            sub_starts = self.sub_indptr[terms]
+            sub_counts = self.sub_indptr[terms + 1] - sub_starts
+            sub = self.sub_ids[ranges(sub_starts, sub_counts)]
+            return (
+                np.concatenate([rows, np.repeat(rows, sub_counts)]),
+                np.concatenate([terms, sub]),
+                np.concatenate([tf, np.repeat(tf, sub_counts)]),
+            )
+        position = wanted[terms]
+        hit = np.flatnonzero(position)
+        words = np.flatnonzero(self.kinds[terms] == WORD)  # only words have sub-terms
+        word_terms = terms[words]
+        sub_starts = self.sub_indptr[word_terms]
+        sub_counts = self.sub_indptr[word_terms + 1] - sub_starts
+        sub_position = wanted[self.sub_ids[ranges(sub_starts, sub_counts)]]
+        sub_hit = np.flatnonzero(sub_position)
+        owner = np.repeat(words, sub_counts)[sub_hit]
         return (
-            np.concatenate([rows, np.repeat(rows, sub_counts)]),
-            np.concatenate([terms, sub]),
-            np.concatenate([tf, np.repeat(tf, sub_counts)]),
+            np.concatenate([rows[hit], rows[owner]]),
+            np.concatenate([position[hit], sub_position[sub_hit]]) - 1,
+            np.concatenate([tf[hit], tf[owner]]),
         )
 
     def _build_postings(self) -> None:
-        pieces: list[tuple[int, sp.csc_matrix]] = []
-        present = np.flatnonzero(self.present)
+        pieces: list[tuple[int, I64, I64, I32, F32]] = []
+        self.df = np.zeros(self.n_terms, dtype=np.int32)  # documents per term, all views
         for lo in range(0, self.n_slots, CHUNK):
             slots = np.arange(lo, min(lo + CHUNK, self.n_slots), dtype=np.int64)
             slots = slots[self.present[slots]]
             rows, terms, tf = self.expand(slots)
-            keep = self.kinds[terms] != CHAR
-            rows, terms, tf = rows[keep], terms[keep], tf[keep]
-            matrix = sp.csr_matrix(
-                (tf.astype(np.float32), (slots[rows] - lo, terms)),
-                shape=(min(CHUNK, self.n_slots - lo), self.n_terms),
-            )
-            matrix.sum_duplicates()
-            coo = matrix.tocoo()
-            view = self.kinds[coo.col]
-            ratio = self.lengths[coo.row + lo, view] / self.averages[view]
-            matrix = sp.csr_matrix(
-                (bm25_tf(coo.data.astype(np.float32), ratio, self.config), (coo.row, coo.col)),
-                shape=matrix.shape,
-            )
-            pieces.append((lo, matrix.tocsc()))
-        del present
+            shape = (min(CHUNK, self.n_slots - lo), self.n_terms)
+            # Sums the repeated (document, term) entries, e.g. a char of several words.
+            matrix = sp.csr_matrix((tf, (slots[rows] - lo, terms)), shape=shape)
+            del rows, terms, tf
+            indices, data = matrix.indices, matrix.data
+            self.df += np.bincount(indices, minlength=self.n_terms).astype(np.int32)
+            keep = self.kinds[indices] != CHAR  # chars: rescoring only, no postings
+            row_of = np.repeat(np.arange(shape[0], dtype=np.int64), np.diff(matrix.indptr))[keep]
+            columns = indices[keep]
+            view = self.kinds[columns]
+            ratio = self.lengths[row_of + lo, view] / self.averages[view]
+            weights = bm25_tf(data[keep].astype(np.float32), ratio, self.config)
+            indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row_of, minlength=shape[0]), out=indptr[1:])
+            matrix = sp.csr_matrix((weights, columns, indptr), shape=shape)
+            piece = matrix.tocsc()
+            counts_here = np.diff(piece.indptr)
+            used = np.flatnonzero(counts_here)
+            # Only the terms present in this chunk: a full indptr per chunk would cost
+            # 8 bytes x vocabulary (millions of bigrams) each.
+            pieces.append((lo, used, counts_here[used], piece.indices, piece.data))
+            del piece, counts_here, matrix
         counts = np.zeros(self.n_terms, dtype=np.int64)
-        for _, piece in pieces:
-            counts += np.diff(piece.indptr)
+        for _, used, used_counts, _, _ in pieces:
+            counts[used] += used_counts
         self.term_indptr = np.zeros(self.n_terms + 1, dtype=np.int64)
         np.cumsum(counts, out=self.term_indptr[1:])
         total = int(self.term_indptr[-1])
         self.post_docs: I32 = np.zeros(total, dtype=np.int32)
-        self.post_weights: F16 = np.zeros(total, dtype=np.float16)
+        self.post_weights: F32 = np.zeros(total, dtype=np.float32)
         offset = self.term_indptr[:-1].copy()
-        for lo, piece in pieces:
-            piece_counts = np.diff(piece.indptr).astype(np.int64)
-            dest = ranges(offset, piece_counts)
-            self.post_docs[dest] = piece.indices + lo
-            self.post_weights[dest] = piece.data
-            offset += piece_counts
+        while pieces:  # each chunk's postings go after the earlier chunks' (docs ascending)
+            lo, used, used_counts, docs, weights = pieces.pop(0)
+            dest = ranges(offset[used], used_counts.astype(np.int64))
+            self.post_docs[dest] = docs + lo
+            self.post_weights[dest] = weights
+            offset[used] += used_counts
+            del docs, weights, dest
         self.max_weight = np.zeros(self.n_terms, dtype=np.float32)
         nonempty = counts > 0
         if nonempty.any():
             starts = self.term_indptr[:-1][nonempty]
-            self.max_weight[nonempty] = np.maximum.reduceat(
-                self.post_weights.astype(np.float32), starts
-            )
+            self.max_weight[nonempty] = np.maximum.reduceat(self.post_weights, starts)
 
     def primary_rows(self, slots: I64) -> tuple[I64, I32, F32]:
         starts, ends = self.doc_indptr[slots], self.doc_indptr[slots + 1]
@@ -180,16 +196,17 @@ class DeltaSegment:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def add(self, slot: int, features: DocFeatures, kinds: bytearray) -> int:
+    def add(self, slot: int, features: DocFeatures, kinds: npt.NDArray[np.uint8]) -> int:
         row = len(self.rows)
         self.rows.append(features)
         self.slots.append(slot)
         self.alive.append(True)
         self.lengths.append(features.lengths)
         postings = self._postings
-        for term, count in zip(features.ids.tolist(), features.tf.tolist(), strict=True):
-            if kinds[term] == CHAR:
-                continue
+        indexed = kinds[features.ids] != CHAR  # chars: rescoring only, no postings
+        for term, count in zip(
+            features.ids[indexed].tolist(), features.tf[indexed].tolist(), strict=True
+        ):
             entry = postings.get(term)
             if entry is None:
                 entry = postings[term] = (array("i"), array("f"))
@@ -197,9 +214,18 @@ class DeltaSegment:
             entry[1].append(count)
         return row
 
-    def postings(self, term: int) -> tuple[I32, F32] | None:
-        entry = self._postings.get(term)
-        if entry is None:
-            return None
-        # Copies: a live view would forbid the next append.
-        return np.array(entry[0], dtype=np.int32), np.array(entry[1], dtype=np.float32)
+    def gather(
+        self, terms: list[int], rows: array[int], tf: array[float], lengths: list[int]
+    ) -> list[int]:
+        """Append the postings of these terms (words and bigrams) to ``rows`` and ``tf``;
+        returns the positions in ``terms`` of those found, ``lengths`` their counts."""
+        found: list[int] = []
+        get = self._postings.get
+        for i, term in enumerate(terms):
+            entry = get(term)
+            if entry is not None:
+                rows.extend(entry[0])
+                tf.extend(entry[1])
+                lengths.append(len(entry[0]))
+                found.append(i)
+        return found

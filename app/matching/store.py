@@ -14,9 +14,10 @@ the vocabulary's sub-term table, so they cost no storage per document.
 
 from __future__ import annotations
 
-from array import array
+import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -46,29 +47,71 @@ class _Ids(dict[str, int]):
         return self.vocab.add_word(token)
 
 
+class _Growable:
+    """An append-only numpy array with amortised doubling; views of it stay valid snapshots
+    (entries are never changed once written)."""
+
+    def __init__(self, dtype: type, initial: tuple[int, ...] = ()) -> None:
+        self.buf: npt.NDArray[np.generic] = np.zeros(1024, dtype=dtype)
+        self.n = 0
+        self.extend(np.array(initial, dtype=dtype))
+
+    def _reserve(self, extra: int) -> None:
+        if self.n + extra > len(self.buf):
+            grown = np.zeros(max(2 * len(self.buf), self.n + extra), dtype=self.buf.dtype)
+            grown[: self.n] = self.buf[: self.n]
+            self.buf = grown
+
+    def append(self, value: int) -> None:
+        self._reserve(1)
+        self.buf[self.n] = value
+        self.n += 1
+
+    def extend(self, values: npt.ArrayLike) -> None:
+        values = np.asarray(values)
+        self._reserve(len(values))
+        self.buf[self.n : self.n + len(values)] = values
+        self.n += len(values)
+
+    def view(self) -> npt.NDArray[np.generic]:
+        return self.buf[: self.n]
+
+
 class Vocabulary:
-    """Term ids for the three views; per word, the ids of the bigrams and chars inside it."""
+    """Term ids for the three views; per word, the ids of the bigrams and chars inside it.
+
+    Per-term facts are kept in growable numpy arrays (kind, first and last character, the
+    word's sub-terms as CSR), so the index reads them vectorised and never copies them per
+    write."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = _Ids(self)
         self.terms: list[str] = []
-        self.kinds = bytearray()
         self._subs: list[tuple[int, ...]] = []
-        self._first = array("i")  # first / last character of a word if Chinese, else -1
-        self._last = array("i")
-        self._table: tuple[int, I64, I32, U8, I32, I32] | None = None
+        self._kinds = _Growable(np.uint8)
+        self._first = _Growable(np.int32)  # first / last character of a word if Chinese
+        self._last = _Growable(np.int32)
+        self._sub_indptr = _Growable(np.int64, (0,))
+        self._sub_ids = _Growable(np.int32)
 
     def __len__(self) -> int:
         return len(self.terms)
+
+    @property
+    def kinds(self) -> U8:
+        return self._kinds.view()  # type: ignore[return-value]
 
     def _new(self, term: str, kind: int, subs: tuple[int, ...] = (), edges: str = "") -> int:
         found = len(self.terms)
         dict.__setitem__(self.ids, term, found)
         self.terms.append(term)
-        self.kinds.append(kind)
         self._subs.append(subs)
+        self._kinds.append(kind)
         self._first.append(ord(edges[0]) if edges and _han(edges[0]) else -1)
         self._last.append(ord(edges[-1]) if edges and _han(edges[-1]) else -1)
+        if subs:
+            self._sub_ids.extend(subs)
+        self._sub_indptr.append(self._sub_ids.n)
         return found
 
     def term(self, term: str, kind: int) -> int:
@@ -79,35 +122,67 @@ class Vocabulary:
         found = dict.get(self.ids, token)
         if found is not None:
             return found
-        subs = tuple(self.term(BIGRAM_PREFIX + b, BIGRAM) for b in inner_bigrams(token)) + tuple(
-            self.term(CHAR_PREFIX + ch, CHAR) for ch in token if _han(ch)
+        subs = (
+            *(self.term(BIGRAM_PREFIX + b, BIGRAM) for b in inner_bigrams(token)),
+            *(self.term(CHAR_PREFIX + ch, CHAR) for ch in token if _han(ch)),
         )
         return self._new(token, WORD, subs, token)
 
     def edges(self) -> tuple[I32, I32]:
         """Per term: the code of its first and last character if Chinese, else -1."""
-        first = np.frombuffer(self._first.tobytes(), dtype=np.int32)
-        last = np.frombuffer(self._last.tobytes(), dtype=np.int32)
-        return first, last
+        return self._first.view(), self._last.view()  # type: ignore[return-value]
+
+    def bigrams(self, left: I64, right: I64) -> I32:
+        """Ids of the bigrams of these character pairs (code points), adding new ones."""
+        codes = np.empty((len(left), 3), dtype=np.uint32)
+        codes[:, 0] = ord(BIGRAM_PREFIX)
+        codes[:, 1] = left
+        codes[:, 2] = right
+        names: list[str] = codes.view("<U3").ravel().tolist()
+        get = dict.get
+        ids = np.fromiter((get(self.ids, n, -1) for n in names), dtype=np.int64, count=len(names))
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            first = len(self.terms)
+            added = [names[i] for i in new.tolist()]
+            self.ids.update(zip(added, range(first, first + len(added)), strict=True))
+            self.terms.extend(added)
+            self._subs.extend([()] * len(added))
+            self._kinds.extend(np.full(len(added), BIGRAM, dtype=np.uint8))
+            self._first.extend(np.full(len(added), -1, dtype=np.int32))
+            self._last.extend(np.full(len(added), -1, dtype=np.int32))
+            self._sub_indptr.extend(np.full(len(added), self._sub_ids.n, dtype=np.int64))
+            ids[new] = np.arange(first, first + len(added))
+        return ids.astype(np.int32)
 
     def table(self) -> tuple[int, I64, I32, U8, I32, I32]:
-        """(size, sub indptr, sub ids, kinds, first char, last char) as arrays, cached."""
-        size = len(self.terms)
-        if self._table is None or self._table[0] != size:
-            lengths = np.fromiter(map(len, self._subs), dtype=np.int64, count=size)
-            indptr = np.zeros(size + 1, dtype=np.int64)
-            np.cumsum(lengths, out=indptr[1:])
-            ids = np.fromiter(
-                (i for subs in self._subs for i in subs), dtype=np.int32, count=int(indptr[-1])
-            )
-            kinds = np.frombuffer(bytes(self.kinds), dtype=np.uint8)
-            first, last = self.edges()
-            self._table = (size, indptr, ids, kinds, first, last)
-        return self._table
+        """(size, sub-term indptr, sub-term ids, kinds, first char, last char): views that
+        stay valid snapshots while the vocabulary grows."""
+        first, last = self.edges()
+        return (
+            len(self.terms),
+            self._sub_indptr.view(),  # type: ignore[return-value]
+            self._sub_ids.view(),
+            self.kinds,
+            first,
+            last,
+        )
 
 
 def inner_bigrams(token: str) -> list[str]:
-    return [token[i : i + 2] for i in range(len(token) - 1) if _han(token[i]) and _han(token[i + 1])]
+    return [
+        token[i : i + 2] for i in range(len(token) - 1) if _han(token[i]) and _han(token[i + 1])
+    ]
+
+
+@lru_cache(maxsize=200_000)
+def token_terms(token: str) -> tuple[tuple[str, int], ...]:
+    """The word itself, the bigrams inside it and its Chinese characters, with their views."""
+    return (
+        (token, WORD),
+        *((BIGRAM_PREFIX + pair, BIGRAM) for pair in inner_bigrams(token)),
+        *((CHAR_PREFIX + ch, CHAR) for ch in token if _han(ch)),
+    )
 
 
 def term_counts(
@@ -115,31 +190,38 @@ def term_counts(
 ) -> tuple[dict[str, tuple[int, float]], list[float], dict[str, list[str]]]:
     """All features of one document or query as term text -> (view, count), view lengths,
     and (for explanations) which query words each bigram or char came from."""
-    counts: dict[str, tuple[int, float]] = {}
-    lengths = [0.0, 0.0, 0.0]
-    origin: dict[str, list[str]] = {}
-
-    def add(term: str, view: int, amount: float, words: tuple[str, ...]) -> None:
-        old = counts.get(term)
-        counts[term] = (view, amount + (old[1] if old else 0.0))
-        lengths[view] += amount
-        if sources:
-            known = origin.setdefault(term, [])
-            known.extend(w for w in words if w not in known)
-
+    weighted: dict[str, float] = {}
+    pairs: dict[str, float] = {}
+    pair_words: dict[str, list[str]] = {}
     for field, items in tokens.items():
         weight = FIELD_WEIGHTS.get(field, 1.0)
         for token, n in Counter(items).items():
-            amount = n * weight
-            add(token, WORD, amount, (token,))
-            for pair in inner_bigrams(token):
-                add(BIGRAM_PREFIX + pair, BIGRAM, amount, (token,))
-            for ch in token:
-                if _han(ch):
-                    add(CHAR_PREFIX + ch, CHAR, amount, (token,))
-        for a, b in zip(items, items[1:], strict=False):
+            weighted[token] = weighted.get(token, 0.0) + n * weight
+        for a, b in itertools.pairwise(items):
             if a and b and _han(a[-1]) and _han(b[0]):
-                add(BIGRAM_PREFIX + a[-1] + b[0], BIGRAM, weight, (a, b))
+                pair = BIGRAM_PREFIX + a[-1] + b[0]
+                pairs[pair] = pairs.get(pair, 0.0) + weight
+                if sources:
+                    pair_words.setdefault(pair, []).extend((a, b))
+    counts: dict[str, tuple[int, float]] = {}
+    lengths = [0.0, 0.0, 0.0]
+    origin: dict[str, list[str]] = {}
+    get = counts.get
+    for token, amount in weighted.items():
+        for term, view in token_terms(token):
+            old = get(term)
+            counts[term] = (view, amount + old[1]) if old else (view, amount)
+            lengths[view] += amount
+            if sources:
+                origin.setdefault(term, []).append(token)
+    for pair, amount in pairs.items():
+        old = get(pair)
+        counts[pair] = (BIGRAM, amount + old[1]) if old else (BIGRAM, amount)
+        lengths[BIGRAM] += amount
+        if sources:
+            origin.setdefault(pair, []).extend(pair_words[pair])
+    if sources:
+        origin = {term: list(dict.fromkeys(words)) for term, words in origin.items()}
     return counts, lengths, origin
 
 
@@ -157,39 +239,31 @@ class DocFeatures:
 
 
 def doc_features(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> DocFeatures:
-    """Features of one document, adding new terms to the vocabulary."""
-    counts, lengths, _ = term_counts(tokens)
-    full: dict[int, float] = {}
-    primary: dict[int, float] = {}
-    for term, (view, amount) in counts.items():
-        if view == WORD:
-            term_id = vocab.add_word(term)
-            primary[term_id] = amount
-        else:
-            term_id = vocab.term(term, view)
-        full[term_id] = amount
-    # Bigrams across words are primary too: what is left after the inner ones are derived.
-    for term_id, derived in _derived(primary, vocab).items():
-        rest = full[term_id] - derived
-        if rest > 0:
-            primary[term_id] = rest
-    return DocFeatures(*_sorted(full), *_sorted(primary), np.array(lengths, dtype=np.float32))
+    """Features of one document, adding new terms to the vocabulary: the bulk encoder's
+    primary features, expanded through the vocabulary's sub-term table (as the base does)."""
+    primary = encode_bulk([tokens], vocab)
+    primary_ids, inverse = np.unique(primary.indices, return_inverse=True)
+    primary_tf = np.bincount(inverse.ravel(), weights=primary.data).astype(np.float32)
+    _, sub_indptr, sub_ids, kinds, _, _ = vocab.table()
+    starts = sub_indptr[primary_ids]
+    counts = sub_indptr[primary_ids + 1] - starts
+    all_ids = np.concatenate([primary_ids, sub_ids[ranges(starts, counts)]])
+    all_tf = np.concatenate([primary_tf, np.repeat(primary_tf, counts)])
+    ids, inverse = np.unique(all_ids, return_inverse=True)
+    tf = np.bincount(inverse.ravel(), weights=all_tf).astype(np.float32)
+    lengths = np.bincount(kinds[all_ids], weights=all_tf, minlength=3).astype(np.float32)
+    return DocFeatures(ids.astype(np.int32), tf, primary_ids.astype(np.int32), primary_tf, lengths)
 
 
-def _derived(words: Mapping[int, float], vocab: Vocabulary) -> dict[int, float]:
-    out: dict[int, float] = {}
-    subs = vocab._subs
-    for word, amount in words.items():
-        for sub in subs[word]:
-            out[sub] = out.get(sub, 0.0) + amount
+def ranges(starts: I64, counts: I64) -> I64:
+    """Concatenation of arange(start, start + count) for each pair, vectorised."""
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    shift = np.repeat(starts - (ends - counts), counts)
+    out: I64 = shift + np.arange(total, dtype=np.int64)
     return out
-
-
-def _sorted(values: Mapping[int, float]) -> tuple[I32, F32]:
-    ids = np.fromiter(values.keys(), dtype=np.int32, count=len(values))
-    tf = np.fromiter(values.values(), dtype=np.float32, count=len(values))
-    order = np.argsort(ids, kind="stable")
-    return ids[order], tf[order]
 
 
 def encode_bulk(docs: Sequence[Mapping[str, list[str]]], vocab: Vocabulary) -> sp.csr_matrix:
@@ -219,18 +293,13 @@ def encode_bulk(docs: Sequence[Mapping[str, list[str]]], vocab: Vocabulary) -> s
     joined = (left >= 0) & (right >= 0) & (seg_of[:-1] == seg_of[1:])
     keys = (left[joined].astype(np.int64) << 21) | right[joined]
     unique, inverse = np.unique(keys, return_inverse=True)
-    pair_ids = np.fromiter(
-        (
-            vocab.term(BIGRAM_PREFIX + chr(k >> 21) + chr(k & 0x1FFFFF), BIGRAM)
-            for k in unique.tolist()
-        ),
-        dtype=np.int32,
-        count=len(unique),
-    )
+    pair_ids = vocab.bigrams(unique >> 21, unique & 0x1FFFFF)
     rows = np.concatenate([doc_of, doc_of[:-1][joined]])
     cols = np.concatenate([words, pair_ids[inverse.ravel()]])
-    data = np.concatenate([weight, weight[:-1][joined]]).astype(np.float64)
-    matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(docs), len(vocab)))
-    matrix.sum_duplicates()
-    matrix.sort_indices()
-    return matrix
+    data = np.concatenate([weight, weight[:-1][joined]])
+    # Grouped by document (a stable sort of two sorted runs: linear); a term may repeat
+    # within a row, which every reader of the primary features accepts.
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
+    return sp.csr_matrix((data[order], cols[order], indptr), shape=(len(docs), len(vocab)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import threading
 import unicodedata
@@ -65,6 +66,7 @@ class Tokenizer:
         base = list(domain_terms()) if use_domain_dictionary else []
         self._segmenter = JiebaSegmenter(base + [normalize(t).strip() for t in extra_terms])
         self._synonyms: dict[str, str] = {}
+        self._clean_cache: dict[str, object] = {}  # replaced with the synonyms
         self._lock = threading.Lock()
         if synonyms:
             self.set_synonyms(synonyms)
@@ -87,7 +89,7 @@ class Tokenizer:
         table = {k: v for k, v in table.items() if k and v and k != v}
         with self._lock:
             self._segmenter.add_words([*table, *table.values()])
-            self._synonyms = table
+            self._synonyms, self._clean_cache = table, {}
 
     def segment(self, text: str) -> list[str]:
         """Raw jieba tokens of the normalised text (whitespace and punctuation included)."""
@@ -95,24 +97,92 @@ class Tokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """The indexable tokens of ``text``: no stopwords, punctuation or bare numbers."""
-        return clean_tokens(self.segment(text), self._synonyms)
+        return clean_tokens(self.segment(text), self._synonyms, self._clean_cache)
+
+    def tokenize_many(
+        self, texts: Iterable[str], *, processes: int = 2, chunksize: int = 32
+    ) -> list[list[str]]:
+        """``tokenize`` for many texts (bulk re-segmentation), on ``processes`` worker
+        processes when there is enough work: each worker builds a Tokenizer with the same
+        dictionary words and synonyms, so the tokens are identical. Workers live for this
+        call only; they are forked when this process runs a single thread, else spawned."""
+        items = list(texts)
+        if processes <= 1 or len(items) < 4 * chunksize:
+            return [self.tokenize(t) for t in items]
+        # fork is safe only while this process has a single thread (no lock can be held by
+        # another thread at the fork); otherwise spawn fresh interpreters (slower start-up).
+        single = threading.active_count() == 1
+        method = "fork" if single and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        global _worker
+        if method == "fork":  # the workers inherit this tokenizer, dictionary loaded
+            self.segment("")
+            _worker = self
+            with context.Pool(processes) as pool:
+                packed = pool.map(_worker_tokenize, items, chunksize)
+            _worker = None
+        else:
+            setup = (self._segmenter.words, dict(self._synonyms))
+            with context.Pool(processes, initializer=_start_worker, initargs=setup) as pool:
+                packed = pool.map(_worker_tokenize, items, chunksize)
+        return [p.split(_SEPARATOR) if isinstance(p, str) else p for p in packed]
 
 
-def clean_tokens(raw: list[str], synonyms: Mapping[str, str]) -> list[str]:
-    """Filter segmenter output and glue numbers to their units."""
+_worker: Tokenizer | None = None
+
+
+def _start_worker(words: tuple[str, ...], synonyms: dict[str, str]) -> None:
+    global _worker
+    _worker = Tokenizer(words, use_domain_dictionary=False)
+    # Already normalised, and their words are in ``words``.
+    _worker._synonyms, _worker._clean_cache = synonyms, {}
+
+
+_SEPARATOR = "\x00"
+
+
+def _worker_tokenize(text: str) -> str | list[str]:
+    """The tokens joined into one string: far cheaper to send back than a list of strings."""
+    assert _worker is not None
+    tokens = _worker.tokenize(text)
+    if not tokens or any(_SEPARATOR in t for t in tokens):
+        return tokens
+    return _SEPARATOR.join(tokens)
+
+
+_NUMBER = object()  # classification of a bare number token
+
+
+def clean_tokens(
+    raw: list[str], synonyms: Mapping[str, str], cache: dict[str, object] | None = None
+) -> list[str]:
+    """Filter segmenter output and glue numbers to their units.
+
+    ``cache`` (token -> its kept form, None to drop it, or the number marker) saves the
+    regular expressions and set lookups on tokens already seen; it must be specific to
+    ``synonyms``."""
     stop = stopwords()
     out: list[str] = []
     pending_number: str | None = None
+    known = cache if cache is not None else {}
     for token in raw:
+        kind = known.get(token, known)
+        if kind is known:
+            if RE_NUMBER.fullmatch(token):
+                kind = _NUMBER
+            elif token in stop or not RE_WORD.search(token):
+                kind = None
+            else:
+                kind = synonyms.get(token, token)
+            if cache is not None and len(cache) < 500_000:
+                cache[token] = kind
         if pending_number is not None:
             number, pending_number = pending_number, None
             if token in UNITS:
                 out.append(number + token)
                 continue
-        if RE_NUMBER.fullmatch(token):
+        if kind is _NUMBER:
             pending_number = token  # a bare number is only kept with a unit after it
-            continue
-        if token in stop or not RE_WORD.search(token):
-            continue
-        out.append(synonyms.get(token, token))
+        elif kind is not None:
+            out.append(kind)  # type: ignore[arg-type]
     return out

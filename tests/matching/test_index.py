@@ -140,3 +140,91 @@ def test_concurrent_search_and_upsert(tokenizer: Tokenizer) -> None:
     thread.join()
     assert not errors
     assert len(index) == len(DOCS) + 20
+
+
+def test_empty_and_repeated_bulk_loads(tokenizer: Tokenizer) -> None:
+    index = MatchIndex()
+    index.bulk_load([])
+    assert len(index) == 0
+    assert index.search(tokens(tokenizer, "坩埚")) == []
+    index.upsert("x", tokens(tokenizer, "石英坩埚涂层"), {})
+    assert [m.key for m in index.search(tokens(tokenizer, "坩埚"))] == ["x"]
+    items = [
+        (key, analyze({"title": t, "description": d}, tokenizer), {})
+        for key, (t, d, _) in DOCS.items()
+    ]
+    index.bulk_load(items[:3])  # on top of a delta
+    index.bulk_load(items[2:] + items[2:3])  # replaces keys, including twice in one call
+    assert len(index) == len(DOCS) + 1
+    fresh = MatchIndex()
+    fresh.bulk_load([*items, ("x", tokens(tokenizer, "石英坩埚涂层"), {})])
+    query = tokens(tokenizer, "坩埚涂层的研制")
+    assert [(m.key, round(m.score, 5)) for m in index.search(query)] == [
+        (m.key, round(m.score, 5)) for m in fresh.search(query)
+    ]
+
+
+def test_background_merge_keeps_answers_and_writes_during_it(tokenizer: Tokenizer) -> None:
+    index = MatchIndex(merge_threshold=8)
+    texts = ["坩埚涂层工艺", "杂粮深加工", "汽车球笼用钢", "光电瞄准吊舱", "石英坩埚"]
+    for i in range(30):
+        index.upsert(f"d{i}", tokens(tokenizer, f"{texts[i % 5]}第{i}号"), {"i": i})
+        if i % 7 == 0:
+            index.remove(f"d{i // 2}")
+    index.wait_for_merge()
+    query = tokens(tokenizer, "坩埚涂层")
+    before = index.search(query, limit=20)
+    index.compact()  # BM25's average lengths are refreshed: scores move a little
+    after = index.search(query, limit=20)
+    assert [m.key for m in before] == [m.key for m in after]
+    assert [m.score for m in before] == pytest.approx([m.score for m in after], abs=0.05)
+    assert len(index) == 30 - len({i // 2 for i in range(0, 30, 7)})
+
+
+def test_searches_and_writes_during_background_merges(tokenizer: Tokenizer) -> None:
+    index = MatchIndex(merge_threshold=16)
+    texts = ["坩埚涂层工艺", "杂粮深加工", "汽车球笼用钢", "光电瞄准吊舱", "石英坩埚的制备"]
+    docs = [tokens(tokenizer, f"{texts[i % 5]}第{i}号") for i in range(40)]
+    query = tokens(tokenizer, "坩埚涂层")
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for round_ in range(6):
+                for i in range(40):
+                    index.upsert(f"d{i}", docs[(i + round_) % 40], {})
+                index.remove(f"d{round_}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while thread.is_alive():
+        for match in index.search(query, limit=5):
+            assert 0.0 < match.score <= 1.0
+    thread.join()
+    index.wait_for_merge()
+    assert not errors
+    expected = MatchIndex()
+    expected.bulk_load((f"d{i}", docs[(i + 5) % 40], {}) for i in range(40) if i != 5)
+    index.compact()
+    assert len(index) == len(expected) == 39
+    got = [(m.key, round(m.score, 5)) for m in index.search(query, limit=10)]
+    assert got == [(m.key, round(m.score, 5)) for m in expected.search(query, limit=10)]
+
+
+def test_candidate_scoring_without_scipys_kernel_gives_the_same_answer(
+    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.matching.query as query_module
+
+    index = MatchIndex()
+    index.bulk_load(
+        (f"d{i}", tokens(tokenizer, f"坩埚涂层工艺{'研究' * (i % 3)}第{i}号"), {})
+        for i in range(300)
+    )
+    query = tokens(tokenizer, "坩埚涂层的研究工艺")
+    monkeypatch.setattr(query_module, "SHORT", 1)  # every posting list through the kernel
+    with_kernel = [(m.key, round(m.score, 5)) for m in index.search(query)]
+    monkeypatch.setattr(query_module, "_csc_matvec", None)
+    assert [(m.key, round(m.score, 5)) for m in index.search(query)] == with_kernel

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from app.matching.features import analyze, merge_tokens
+from app.matching.features import analyze, analyze_many, merge_tokens
 from app.matching.segment import JiebaSegmenter
 from app.matching.text import Tokenizer, normalize
 
@@ -65,3 +67,27 @@ def test_analyze_is_json_ready_and_merges(tokenizer: Tokenizer) -> None:
     merged = merge_tokens([doc, {"tags": ["高粱"]}])
     assert merged["tags"] == ["高粱"]
     assert merged["title"] == ["杂粮深加工"]
+
+
+def test_bulk_tokenize_on_two_processes_gives_the_same_tokens() -> None:
+    tokenizer = Tokenizer(["量子点膜片"], {"PBN坩埚": "热解氮化硼坩埚"})
+    texts = [f"第{i}批新型量子点膜片与PBN坩埚，auth-username 3.5mm" for i in range(300)]
+    assert tokenizer.tokenize_many(texts, processes=2, chunksize=16) == [
+        tokenizer.tokenize(t) for t in texts
+    ]
+    fields = [{"title": "杂粮深加工", "description": t, "other": "谷子"} for t in texts[:140]]
+    assert analyze_many(fields, tokenizer) == [analyze(f, tokenizer) for f in fields]
+
+
+def test_bulk_tokenize_spawns_workers_when_other_threads_run() -> None:
+    tokenizer = Tokenizer(["量子点膜片"])
+    texts = [f"第{i}批新型量子点膜片，热解氮化硼坩埚" for i in range(130)]
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pooled = tokenizer.tokenize_many(texts, processes=2, chunksize=32)
+    finally:
+        release.set()
+        other.join()
+    assert pooled == [tokenizer.tokenize(t) for t in texts]

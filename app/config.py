@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     first_bureau_password: str | None = None
     demo: bool = True
     log_level: str = "INFO"
+    # Load the match index in the background at start, so no request waits for it.
+    match_warmup: bool = True
     # argon2id at OWASP's minimum: m = 19 MiB, t = 2, p = 1.
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2

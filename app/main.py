@@ -1,6 +1,9 @@
 """The application factory: routers, error handlers, CORS and the offline API docs."""
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
@@ -11,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.config import get_settings
+from app.db import get_session_factory
 from app.errors import install_error_handlers
 from app.routers import (
     audit,
@@ -23,6 +27,7 @@ from app.routers import (
     organizations,
     projects,
 )
+from app.services import match_sync
 
 API_PREFIX = "/api/v1"
 # Swagger UI's files ship inside the fastapi-offline wheel; intranets cannot reach a CDN.
@@ -42,6 +47,15 @@ TAGS = [
 ]
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    if get_settings().match_warmup:
+        threading.Thread(
+            target=match_sync.warm_up, args=(get_session_factory(),), daemon=True
+        ).start()
+    yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     logging.basicConfig(
@@ -54,6 +68,7 @@ def create_app() -> FastAPI:
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     install_error_handlers(app)
     if settings.cors_origins:

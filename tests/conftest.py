@@ -26,6 +26,9 @@ from app.main import create_app
 from app.services.match_sync import reset_runtimes
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests load each test's match index themselves, from the test's own database.
+os.environ.setdefault("MATCH_WARMUP", "0")
+get_settings.cache_clear()
 
 
 def postgres_url() -> str | None:

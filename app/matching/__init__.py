@@ -1,9 +1,9 @@
-"""Matching engine: jieba tokens, field-weighted BM25 over words and character bigrams.
+"""Matching engine: jieba tokens, field-weighted BM25 over words, bigrams and characters.
 
-Pure: the standard library, jieba/rjieba, numpy and scipy only.
+Pure: the standard library, jieba/rjieba, numpy and scipy (scikit-learn only in evaluate).
 """
 
-from app.matching.features import FIELD_WEIGHTS, DocTokens, analyze, merge_tokens
+from app.matching.features import FIELD_WEIGHTS, DocTokens, analyze, analyze_many, merge_tokens
 from app.matching.index import Match, MatchIndex
 from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
 from app.matching.text import Tokenizer
@@ -17,5 +17,6 @@ __all__ = [
     "MatchIndex",
     "Tokenizer",
     "analyze",
+    "analyze_many",
     "merge_tokens",
 ]

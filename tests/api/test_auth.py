@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.models import OrganizationKind, Role, User
 from app.security import ALGORITHM, create_access_token
 from tests.factories import PASSWORD, headers, make_user
+from tests.problems import assert_problem
 
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/users/me"
@@ -36,12 +37,6 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Resp
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(response: Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == code
 
 
 def signed(claims: dict[str, object], *, key: str | None = None, alg: str = ALGORITHM) -> str:

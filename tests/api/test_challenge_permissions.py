@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import BidStatus, Challenge, ChallengeStatus, OrganizationKind, Role, User
 from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.problems import assert_problem
 
 S = ChallengeStatus
 URL = "/api/v1/challenges"
@@ -78,14 +79,6 @@ def audit_events(client: TestClient, cast: Cast, object_id: int, **params: Any) 
     assert r.status_code == 200, r.text
     items: list[Any] = r.json()["items"]
     return items
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["code"] == code, problem
-    return problem
 
 
 # --- who may take each action -----------------------------------------------------------------

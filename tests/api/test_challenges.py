@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ChallengeStatus, OrganizationKind, Sector, User
 from tests.factories import headers, make_challenge, make_user
+from tests.problems import assert_problem
 
 S = ChallengeStatus
 URL = "/api/v1/challenges"
@@ -31,15 +32,6 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["code"] == code, problem
-    assert problem["status"] == status
-    return problem
 
 
 def assert_field_error(response: Any, *loc: str | int) -> None:

@@ -19,6 +19,7 @@ from app.models import (
 )
 from app.schemas.organization import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.factories import headers, make_user
+from tests.problems import assert_problem
 
 ORGS = "/api/v1/organizations"
 REGISTER = f"{ORGS}/register"
@@ -65,12 +66,6 @@ def registration(kind: str = "enterprise", **organization: Any) -> dict[str, Any
 def with_user(body: dict[str, Any], **user: Any) -> dict[str, Any]:
     body["user"].update(user)
     return body
-
-
-def assert_problem(response: Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["code"] == code
 
 
 def full_width(text: str) -> str:

@@ -1,59 +1,16 @@
 """Projects: readable by the two parties and the bureau, listed per organisation."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.db import get_session
-from app.main import create_app
 from app.models import BidStatus, OrganizationKind, Project, ProjectStatus, User
 from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.problems import assert_problem, auth
 
 API = "/api/v1"
-
-
-def auth(user: User | None) -> dict[str, str]:
-    return headers(user) if user is not None else {}
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem: dict[str, Any] = response.json()
-    assert problem["code"] == code, problem
-    return problem
-
-
-@pytest.fixture(scope="module")
-def app() -> FastAPI:
-    return create_app()  # building the app costs more than most tests here: once per module
-
-
-@pytest.fixture
-def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
-    """conftest's client on one app, committing the arranged rows before each request.
-
-    A request that fails rolls its savepoint back; uncommitted factory rows would vanish with it.
-    """
-
-    def test_session() -> Iterator[Session]:
-        session.expire_all()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = test_session
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        test_client.event_hooks["request"].append(lambda _request: session.commit())
-        yield test_client
-    app.dependency_overrides.clear()
 
 
 @pytest.fixture

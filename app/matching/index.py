@@ -302,7 +302,7 @@ class MatchIndex:
         self, query: Query, limit: int, where: Where | None, averages: npt.NDArray[np.float32]
     ) -> list[tuple[float, int, npt.NDArray[np.float32]]]:
         config = self.config
-        want = max(config.candidates, 4 * limit)
+        want = max(config.candidates, config.candidates_per_result * limit)
         meta = self._meta
         accept = None if where is None else (lambda slot: bool(where(meta[slot])))  # type: ignore[arg-type]
         base = self._base

@@ -107,20 +107,25 @@ def build_query(
             extra_views.append(view)
             extra_values.append(float(amounts[i]))
             extra_owners.append(i)
-    pair_keys = {pair: key_of(pair) for pair in pairs}
-    for pair, amount in pairs.items():
-        extra_keys.append(pair_keys[pair])
-        extra_views.append(BIGRAM)
-        extra_values.append(amount)
-        extra_owners.append(-1)  # origins of pairs below: both words
+    pair_list = list(pairs)
+    pair_ids = np.fromiter(
+        (get(ids_map, pair, -1) for pair in pair_list), dtype=np.int64, count=len(pair_list)
+    )
+    for i in np.flatnonzero(pair_ids < 0).tolist():  # pairs the index has never seen
+        pair_ids[i] = key_of(pair_list[i])
+    pair_keys = dict(zip(pair_list, pair_ids.tolist(), strict=True))
+    keys.append(pair_ids)
+    views.append(np.full(len(pair_list), BIGRAM, dtype=np.int64))
+    values.append(np.fromiter(pairs.values(), dtype=np.float32, count=len(pair_list)))
+    owners.append(np.full(len(pair_list), -1, dtype=np.int64))  # origins below: both words
     keys.append(np.array(extra_keys, dtype=np.int64))
     views.append(np.array(extra_views, dtype=np.int64))
     values.append(np.array(extra_values, dtype=np.float32))
     owners.append(np.array(extra_owners, dtype=np.int64))
     all_keys, all_views = np.concatenate(keys), np.concatenate(views)
     all_values = np.concatenate(values)
-    terms, first, inverse = np.unique(all_keys, return_index=True, return_inverse=True)
-    tf = np.bincount(inverse.ravel(), weights=all_values).astype(np.float32)
+    terms, first, inverse = _unique(all_keys)
+    tf = np.bincount(inverse, weights=all_values).astype(np.float32)
     term_views = all_views[first]
     lengths = np.bincount(all_views, weights=all_values, minlength=3).astype(np.float32)
     term_df = np.zeros(len(terms), dtype=np.int64)
@@ -138,12 +143,12 @@ def build_query(
         return None
     # Which query words each present term comes from (for explanations).
     all_owners = np.concatenate(owners)
-    pair_origin = [pair_keys[p] for p, _, _ in pair_words]
+    pair_origin = list(map(pair_keys.__getitem__, [p for p, _, _ in pair_words]))
     origin_keys = np.concatenate(
         [all_keys[all_owners >= 0], np.array(pair_origin * 2, dtype=np.int64)]
     )
-    firsts = [position[a] for _, a, _ in pair_words]
-    seconds = [position[b] for _, _, b in pair_words]
+    firsts = list(map(position.__getitem__, [a for _, a, _ in pair_words]))
+    seconds = list(map(position.__getitem__, [b for _, _, b in pair_words]))
     origin_words = np.concatenate(
         [all_owners[all_owners >= 0], np.array(firsts + seconds, dtype=np.int64)]
     )
@@ -151,7 +156,9 @@ def build_query(
     slot = np.searchsorted(present_ids, origin_keys)
     slot[slot >= len(present_ids)] = 0
     hit = present_ids[slot] == origin_keys
-    pairs_found = np.unique(slot[hit] * len(words) + origin_words[hit])
+    pairs_found = np.sort(slot[hit] * len(words) + origin_words[hit])
+    if len(pairs_found):
+        pairs_found = pairs_found[np.r_[True, pairs_found[1:] != pairs_found[:-1]]]
     return Query(
         present_ids.astype(np.int32),
         weights[present].astype(np.float32),
@@ -163,6 +170,19 @@ def build_query(
     )
 
 
+def _unique(keys: I64) -> tuple[I64, I64, I64]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` by one stable sort (numpy's
+    hash-based unique costs ~0.4 ms on a query's ~1,500 keys; this ~30 us)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=np.bool_)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], order[new], inverse
+
+
 def _order(scores: F64, items: I64) -> I64:
     """``items`` with positive score, best first (ties: lower item first)."""
     keep = scores > 0
@@ -171,10 +191,24 @@ def _order(scores: F64, items: I64) -> I64:
     return out
 
 
+BLOCK = 64  # _best: block size of the pre-filter
+
+
 def _best(scores: F64 | F32, want: int) -> I64:
-    """The (at most) ``want`` best positions of a dense score array, best first."""
+    """The (at most) ``want`` best positions of a dense score array, best first.
+
+    On a large array a pre-filter keeps only the entries at or above the ``want``-th largest
+    of the block maxima (``want`` distinct entries are at least that large, so every entry of
+    the true top ``want``, ties included, passes): one pass over the array instead of a
+    selection over all of it."""
+    if len(scores) >= BLOCK * want:
+        blocks = scores[: len(scores) // BLOCK * BLOCK].reshape(-1, BLOCK).max(axis=1)
+        floor = np.partition(blocks, len(blocks) - want)[len(blocks) - want]
+        keep = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+        if len(keep) < len(scores):  # else (ties everywhere): the plain selection below
+            return keep[_best(scores[keep], want)] if len(keep) else keep.astype(np.int64)
     if len(scores) > want:
-        top = np.argpartition(-scores, want - 1)[:want]
+        top = np.argpartition(scores, len(scores) - want)[len(scores) - want :]
         cut = scores[top].min()
         if cut > 0 and np.count_nonzero(scores >= cut) > want:  # ties at the cut: keep all
             top = np.flatnonzero(scores >= cut)
@@ -195,35 +229,44 @@ def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]
     return out
 
 
-SHORT = 256  # posting lists shorter than this are gathered together, longer ones one by one
+INT32_MAX = np.iinfo(np.int32).max
 
 
 def accumulate(base: BaseSegment, starts: I64, lengths: I64, weights: F32) -> F32:
     """Dense scores: sum over the terms of weight x the term's postings.
 
-    Long posting lists go through scipy's compiled sparse product one term at a time, reading
-    the postings in place (about 2 ns a posting, against 15-20 for gathering them into one
-    array for bincount); short ones are gathered and counted in one call."""
+    One call of scipy's compiled CSC product reads every chosen posting list in place (about
+    2 ns a posting): the lists are passed as the columns of a matrix whose column pointer
+    alternates (start, end) of each list, with the lists in decreasing order of start, so
+    the column between two lists runs from one list's end back to the next one's start:
+    empty, as the kernel's loop ``for i in range(Ap[j], Ap[j + 1])`` never runs. No Python
+    loop per term and no gathering of postings."""
     out = np.zeros(base.n_slots, dtype=np.float32)
-    long = lengths >= SHORT
-    if _csc_matvec is not None and base.post_docs.dtype == np.int32:
-        span = np.zeros(2, dtype=np.int32)
-        factor = np.zeros(1, dtype=np.float32)
-        docs, values = base.post_docs, base.post_weights
-        for start, length, weight in zip(
-            starts[long].tolist(), lengths[long].tolist(), weights[long].tolist(), strict=True
-        ):
-            span[0], span[1], factor[0] = start, start + length, weight
-            _csc_matvec(base.n_slots, 1, span, docs, values, factor, out)
-    else:
-        long[:] = False
-    short = ~long
-    if short.any():
-        idx = ranges(starts[short], lengths[short])
-        values = base.post_weights[idx] * np.repeat(weights[short], lengths[short])
-        out += np.bincount(base.post_docs[idx], weights=values, minlength=base.n_slots).astype(
-            np.float32
+    if not len(starts):
+        return out
+    total = int(base.term_indptr[-1])
+    if _csc_matvec is not None and base.post_docs.dtype == np.int32 and total < INT32_MAX:
+        order = np.argsort(-starts, kind="stable")
+        pointers = np.empty(2 * len(order), dtype=np.int32)
+        pointers[0::2] = starts[order]
+        pointers[1::2] = starts[order] + lengths[order]
+        factors = np.zeros(2 * len(order) - 1, dtype=np.float32)
+        factors[0::2] = weights[order]
+        _csc_matvec(
+            base.n_slots,
+            len(factors),
+            pointers,
+            base.post_docs,
+            base.post_weights,
+            factors,
+            out,
         )
+        return out
+    idx = ranges(starts, lengths)
+    values = base.post_weights[idx] * np.repeat(weights, lengths)
+    out += np.bincount(base.post_docs[idx], weights=values, minlength=base.n_slots).astype(
+        np.float32
+    )
     return out
 
 
@@ -316,11 +359,17 @@ def explain(query: Query, contributions: F32, top: int) -> list[list[tuple[str, 
     shares of it; a bigram or char shared by several query words is split between them."""
     if not len(contributions):
         return []
-    n_terms = len(query.ids)
+    n_terms, n_words = len(query.ids), len(query.words)
     share = 1.0 / np.bincount(query.origin_term, minlength=n_terms)[query.origin_term]
-    spread = np.zeros((n_terms, len(query.words)), dtype=np.float32)
-    spread[query.origin_term, query.origin_word] = share
-    by_word = contributions @ spread
+    # by_word[d, w] = sum of contributions[d, t] * share over the (t, w) origin pairs
+    n_docs = len(contributions)
+    values = (contributions[:, query.origin_term] * share).astype(np.float32)
+    cells = (np.arange(n_docs, dtype=np.int64)[:, None] * n_words + query.origin_word).ravel()
+    by_word = (
+        np.bincount(cells, weights=values.ravel(), minlength=n_docs * n_words)
+        .reshape(n_docs, n_words)
+        .astype(np.float32)
+    )
     totals = contributions.sum(axis=1)
     out: list[list[tuple[str, float]]] = []
     for row, total in zip(by_word, totals.tolist(), strict=True):

@@ -36,8 +36,9 @@ class MatchConfig:
     # collapses, which would make scores depend on the index's size. Ranking in a large
     # index is unchanged (measured in docs/matching.md).
     idf_prior_docs: int = 100
-    # Documents rescored exactly per query (at least 4 x limit).
+    # Documents rescored exactly per query: max(candidates, candidates_per_result x limit).
     candidates: int = 30
+    candidates_per_result: int = 4
     # Postings of the base read per query to find candidates; the rarest (highest-bound)
     # query terms are read first. Short queries read all their postings (exact); see
     # docs/matching.md for the measured effect on long queries.

@@ -49,6 +49,12 @@ class BaseSegment:
         self.doc_indptr = primary.indptr.astype(np.int64, copy=False)
         self.doc_terms: I32 = primary.indices.astype(np.int32, copy=False)
         self.doc_tf: F32 = primary.data.astype(np.float32, copy=False)
+        # Per primary entry, whether it is a word (only words have sub-terms): read in
+        # place by ``expand`` instead of a random lookup of each term's kind.
+        self.doc_word = np.empty(len(self.doc_terms), dtype=np.bool_)
+        for lo in range(0, len(self.doc_terms), 1 << 22):
+            hi = min(lo + (1 << 22), len(self.doc_terms))
+            np.equal(self.kinds[self.doc_terms[lo:hi]], WORD, out=self.doc_word[lo:hi])
         self.lengths = self._lengths()
         live = self.lengths[self.present]
         self.averages: F32 = (
@@ -98,7 +104,7 @@ class BaseSegment:
             )
         position = wanted[terms]
         hit = np.flatnonzero(position)
-        words = np.flatnonzero(self.kinds[terms] == WORD)  # only words have sub-terms
+        words = np.flatnonzero(self.doc_word[idx])  # only words have sub-terms
         word_terms = terms[words]
         sub_starts = self.sub_indptr[word_terms]
         sub_counts = self.sub_indptr[word_terms + 1] - sub_starts
@@ -174,6 +180,7 @@ class BaseSegment:
             self.doc_indptr,
             self.doc_terms,
             self.doc_tf,
+            self.doc_word,
             self.lengths,
             self.post_docs,
             self.post_weights,

@@ -10,9 +10,7 @@ from their stored features, over all three views and every query term.
 
 from __future__ import annotations
 
-import itertools
 from array import array
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,10 +22,9 @@ try:  # scipy's compiled kernel behind csc_matrix @ vector
 except ImportError:  # pragma: no cover - a scipy without it: the bincount path only
     _csc_matvec = None
 
-from app.matching.features import BIGRAM_PREFIX, FIELD_WEIGHTS
 from app.matching.scoring import BIGRAM, CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
 from app.matching.segments import BaseSegment, DeltaSegment
-from app.matching.store import Vocabulary, _han, ranges, token_terms
+from app.matching.store import Vocabulary, ranges, token_terms, weighted_tokens
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -61,18 +58,7 @@ def build_query(
     (vectorised); only unknown words and the pairs across words are handled as text."""
     if n_docs == 0:
         return None
-    weighted: dict[str, float] = {}
-    pairs: dict[str, float] = {}
-    pair_words: list[tuple[str, str, str]] = []
-    for field, items in tokens.items():
-        weight = FIELD_WEIGHTS.get(field, 1.0)
-        for token, n in Counter(items).items():
-            weighted[token] = weighted.get(token, 0.0) + n * weight
-        for a, b in itertools.pairwise(items):
-            if a and b and _han(a[-1]) and _han(b[0]):
-                pair = BIGRAM_PREFIX + a[-1] + b[0]
-                pairs[pair] = pairs.get(pair, 0.0) + weight
-                pair_words.append((pair, a, b))
+    weighted, pairs, pair_words = weighted_tokens(tokens)
     if not weighted:
         return None
     words = list(weighted)

@@ -185,14 +185,14 @@ def token_terms(token: str) -> tuple[tuple[str, int], ...]:
     )
 
 
-def term_counts(
-    tokens: Mapping[str, list[str]], *, sources: bool = False
-) -> tuple[dict[str, tuple[int, float]], list[float], dict[str, list[str]]]:
-    """All features of one document or query as term text -> (view, count), view lengths,
-    and (for explanations) which query words each bigram or char came from."""
+def weighted_tokens(
+    tokens: Mapping[str, list[str]],
+) -> tuple[dict[str, float], dict[str, float], list[tuple[str, str, str]]]:
+    """Field-weighted counts of the words and of the character pairs across adjacent words,
+    and each such pair with the two words it joins (for explanations)."""
     weighted: dict[str, float] = {}
     pairs: dict[str, float] = {}
-    pair_words: dict[str, list[str]] = {}
+    joined: list[tuple[str, str, str]] = []
     for field, items in tokens.items():
         weight = FIELD_WEIGHTS.get(field, 1.0)
         for token, n in Counter(items).items():
@@ -201,8 +201,20 @@ def term_counts(
             if a and b and _han(a[-1]) and _han(b[0]):
                 pair = BIGRAM_PREFIX + a[-1] + b[0]
                 pairs[pair] = pairs.get(pair, 0.0) + weight
-                if sources:
-                    pair_words.setdefault(pair, []).extend((a, b))
+                joined.append((pair, a, b))
+    return weighted, pairs, joined
+
+
+def term_counts(
+    tokens: Mapping[str, list[str]], *, sources: bool = False
+) -> tuple[dict[str, tuple[int, float]], list[float], dict[str, list[str]]]:
+    """All features of one document or query as term text -> (view, count), view lengths,
+    and (for explanations) which query words each bigram or char came from."""
+    weighted, pairs, joined = weighted_tokens(tokens)
+    pair_words: dict[str, list[str]] = {}
+    if sources:
+        for pair, a, b in joined:
+            pair_words.setdefault(pair, []).extend((a, b))
     counts: dict[str, tuple[int, float]] = {}
     lengths = [0.0, 0.0, 0.0]
     origin: dict[str, list[str]] = {}

@@ -1,9 +1,22 @@
 """Assertions on problem-details answers, shared by the API tests."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from app.models import User
 from tests.factories import headers
+
+
+class Response(Protocol):
+    """What the tests read of a TestClient answer (httpx or httpx2, whichever it runs on)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
 
 
 def auth(user: User | None) -> dict[str, str]:

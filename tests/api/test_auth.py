@@ -1,8 +1,6 @@
 """Sign-in (`POST /auth/token`) and the signed-in user (`GET /users/me`)."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
 import jwt
 import pytest
@@ -13,22 +11,10 @@ from app.config import get_settings
 from app.models import OrganizationKind, Role, User
 from app.security import ALGORITHM, create_access_token
 from tests.factories import PASSWORD, headers, make_user
-from tests.problems import assert_problem
+from tests.problems import Response, assert_problem
 
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/users/me"
-
-
-class Response(Protocol):
-    """What the tests read of a TestClient answer (httpx or httpx2, whichever it runs on)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def text(self) -> str: ...
-    def json(self) -> Any: ...
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Response:

@@ -1,8 +1,7 @@
 """Registration, visibility and bureau verification of organisations (`/organizations`)."""
 
 import itertools
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,18 +24,6 @@ ORGS = "/api/v1/organizations"
 REGISTER = f"{ORGS}/register"
 PASSWORD = "a-long-password"
 _seq = itertools.count(1)
-
-
-class Response(Protocol):
-    """What the tests read of a TestClient answer (httpx or httpx2, whichever it runs on)."""
-
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-    @property
-    def text(self) -> str: ...
-    def json(self) -> Any: ...
 
 
 def credit_code(n: int) -> str:

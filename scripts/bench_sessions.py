@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from fastapi import Depends, FastAPI, Query  # noqa: E402
-from sqlalchemy import event, func, make_url, select, text  # noqa: E402
+from sqlalchemy import func, make_url, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 if TYPE_CHECKING:
@@ -67,22 +67,12 @@ def _async_engine(url: str) -> "AsyncEngine":
     """An async engine with the same per-dialect settings as app.db.make_engine."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from app.db import configure_sqlite
+
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_pre_ping=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _sqlite_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
+    configure_sqlite(engine.sync_engine)
     return engine
 
 
@@ -177,22 +167,6 @@ def create_bench_app() -> FastAPI:
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def migrate(url: str) -> None:
-    """alembic upgrade head, as tests/conftest.py does."""
-    from alembic import command
-    from alembic.config import Config
-
-    from app.db import make_engine
-
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
 
 
 DESCRIPTION = (
@@ -405,6 +379,8 @@ def run_wrk(url: str, *, threads: int, connections: int, duration: int) -> dict[
 def bench_database(
     name: str, sync_url: str, async_url: str, args: argparse.Namespace, tmp: Path
 ) -> list[Figure]:
+    from app.db import migrate
+
     log(f"{name}: alembic upgrade head, then {args.challenges} published challenges")
     migrate(sync_url)
     seed(sync_url, args.challenges)

@@ -13,15 +13,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_engine, get_session, get_session_factory, make_engine
+from app.db import get_engine, get_session, get_session_factory, make_engine, migrate
 from app.main import create_app
 from app.services.match_sync import reset_runtimes
 
@@ -38,17 +36,6 @@ def postgres_url() -> str | None:
         if url.startswith("postgresql"):
             return url
     return None
-
-
-def migrate(url: str) -> None:
-    """Build the schema the way production does: alembic upgrade head."""
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    engine.dispose()
 
 
 def create_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:

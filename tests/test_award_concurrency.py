@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.db import get_engine, get_session_factory
+from app.db import get_engine, get_session_factory, migrate
 from app.main import create_app
 from app.models import (
     AuditEvent,
@@ -31,7 +31,7 @@ from app.models import (
     Project,
     User,
 )
-from tests.conftest import create_database, migrate, postgres_url
+from tests.conftest import create_database, postgres_url
 from tests.factories import headers, make_bid, make_challenge, make_user
 
 pytestmark = [

@@ -5,13 +5,12 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 import app.models  # noqa: F401 - every table on the metadata
-from app.db import Base, make_engine
-from tests.conftest import ROOT, create_database, migrate, postgres_url
+from app.db import Base, alembic_config, make_engine, migrate
+from tests.conftest import create_database, postgres_url
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(engine: Engine) -> None:
@@ -23,15 +22,10 @@ def test_autogenerate_finds_no_difference_between_models_and_migrations(engine: 
 def _round_trip(url: str) -> None:
     migrate(url)
     engine = make_engine(url)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["configure_logger"] = False
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+        command.downgrade(alembic_config(connection), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    migrate(url)
     assert {"challenge", "bid", "project", "audit_event"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 

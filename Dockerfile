@@ -17,6 +17,9 @@ COPY app ./app
 RUN useradd --create-home --uid 10001 jiebang && mkdir -p var && chown jiebang var
 
 USER jiebang
+# The matcher's compiled kernels, cached in the image (recompiled at start on another CPU).
+ENV NUMBA_CACHE_DIR=/home/jiebang/.cache/numba
+RUN python -c "from app.matching.kernels import warm_up; warm_up()"
 EXPOSE 8000
 # SECRET_KEY and DATABASE_URL come from the environment; the app refuses the default secret here.
 CMD ["sh", "-c", "alembic upgrade head && python -m app.bootstrap && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --loop uvloop --http httptools --proxy-headers"]

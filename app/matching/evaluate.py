@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.matching import kernels
 from app.matching.features import DocTokens, analyze
 from app.matching.index import MatchIndex
 from app.matching.scoring import DEFAULT_CONFIG
@@ -69,6 +70,7 @@ def evaluate(dataset: Path, *, limit: int = 10) -> dict[str, object]:
     started = time.perf_counter()
     index.bulk_load(docs)
     index_seconds = time.perf_counter() - started
+    kernels.warm_up()  # as the service does at start-up
     query_sets: dict[str, object] = {}
     for path in sorted(dataset.glob("queries-*.jsonl")):
         name = path.stem.removeprefix("queries-")

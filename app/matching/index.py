@@ -24,7 +24,8 @@ from app.matching.query import (
     build_query,
     delta_candidates,
     explain,
-    rescore,
+    rescore_base,
+    rescore_delta,
 )
 from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
 from app.matching.segments import BaseSegment, DeltaSegment, Table
@@ -56,7 +57,7 @@ class MatchIndex:
         self._lock = threading.RLock()
         self._vocab = Vocabulary()
         self._df = np.zeros(1024, dtype=np.int32)
-        self._scratch = np.zeros(1024, dtype=np.int32)
+        self._accumulator = np.zeros(0, dtype=np.float32)  # per base slot: candidate scores
         self._slot_of: dict[str, int] = {}
         self._keys: list[str | None] = []
         self._meta: list[Mapping[str, object] | None] = []
@@ -154,7 +155,6 @@ class MatchIndex:
             df = np.zeros(capacity, dtype=np.int32)
             df[: len(self._df)] = self._df
             self._df = df
-            self._scratch = np.zeros(capacity, dtype=np.int32)
 
     def _remove(self, key: str) -> bool:
         slot = self._slot_of.pop(key, None)
@@ -250,7 +250,7 @@ class MatchIndex:
 
     def nbytes(self) -> int:
         """Memory held by the numpy arrays of the index (not the Python-level dicts)."""
-        return self._base.nbytes() + int(self._df.nbytes + self._scratch.nbytes)
+        return self._base.nbytes() + int(self._df.nbytes)
 
     # reads
 
@@ -278,76 +278,52 @@ class MatchIndex:
             )
             if query is None:
                 return []
-            scratch = self._scratch
-            scratch[query.ids] = np.arange(1, len(query.ids) + 1, dtype=np.int32)
-            try:
-                scored = self._search(query, limit, where, averages)
-            finally:
-                scratch[query.ids] = 0
-            scored.sort(key=lambda hit: (-hit[0], hit[1]))
-            scored = scored[:limit]
-            if not scored:
-                return []
-            explained = explain(
-                query, np.stack([hit[2] for hit in scored]), self.config.explain_terms
-            )
-            out: list[Match] = []
-            for (raw, slot, _), terms in zip(scored, explained, strict=True):
-                key = self._keys[slot]
-                assert key is not None
-                out.append(Match(key, min(1.0, raw / query.self_score), terms))
-            return out
+            scores, slots, parts = self._search(query, limit, where, averages)
+            best = np.lexsort((slots, -scores))[:limit]
+            explained = explain(query, parts[best], self.config.explain_terms)
+            keys = self._keys
+            return [
+                Match(keys[slot], min(1.0, raw / query.self_score), terms)
+                for raw, slot, terms in zip(
+                    scores[best].tolist(), slots[best].tolist(), explained, strict=True
+                )
+            ]
 
     def _search(
         self, query: Query, limit: int, where: Where | None, averages: npt.NDArray[np.float32]
-    ) -> list[tuple[float, int, npt.NDArray[np.float32]]]:
+    ) -> tuple[npt.NDArray[np.float64], I64, npt.NDArray[np.float32]]:
+        """The candidates' exact scores, slots and per-query-term contributions."""
         config = self.config
         want = max(config.candidates, config.candidates_per_result * limit)
         meta = self._meta
         accept = None if where is None else (lambda slot: bool(where(meta[slot])))  # type: ignore[arg-type]
         base = self._base
         dead = np.fromiter(self._base_dead, dtype=np.int64, count=len(self._base_dead))
-        out: list[tuple[float, int, npt.NDArray[np.float32]]] = []
-        slots = np.array(base_candidates(base, query, want, accept, dead, config), np.int64)
-        if len(slots):
-            rows, terms, tf = base.expand(slots, self._scratch)
-            scores, parts = rescore(
-                rows,
-                terms,
-                tf,
-                len(slots),
-                base.lengths[slots],
-                averages,
-                query,
-                config,
-            )
-            out += [
-                (float(s), int(d), parts[i])
-                for i, (s, d) in enumerate(zip(scores, slots, strict=True))
-            ]
+        scores, slots, parts = [], [], []
+        if len(self._accumulator) != base.n_slots:
+            self._accumulator = np.zeros(base.n_slots, dtype=np.float32)
+        picked = base_candidates(base, query, want, accept, dead, config, self._accumulator)
+        if picked:
+            slots.append(np.array(picked, dtype=np.int64))
+            found, contributions = rescore_base(base, slots[-1], averages, query, config)
+            scores.append(found)
+            parts.append(contributions)
         for delta in self._deltas:
             picked = delta_candidates(delta, query, want, accept, averages, config)
-            if not picked:
-                continue
-            features = [delta.rows[r] for r in picked]
-            rows = np.repeat(np.arange(len(picked)), [len(f.ids) for f in features])
-            positions = self._scratch[np.concatenate([f.ids for f in features])]
-            hit = np.flatnonzero(positions)
-            scores, parts = rescore(
-                rows[hit],
-                positions[hit].astype(np.int64) - 1,
-                np.concatenate([f.tf for f in features])[hit],
-                len(picked),
-                np.array([f.lengths for f in features], dtype=np.float32),
-                averages,
-                query,
-                config,
-            )
-            out += [
-                (float(s), delta.slots[r], parts[i])
-                for i, (s, r) in enumerate(zip(scores, picked, strict=True))
-            ]
-        return [hit for hit in out if hit[0] > 0]
+            if picked:
+                slots.append(np.array([delta.slots[r] for r in picked], dtype=np.int64))
+                found, contributions = rescore_delta(delta, picked, averages, query, config)
+                scores.append(found)
+                parts.append(contributions)
+        if not scores:
+            return np.zeros(0), np.zeros(0, np.int64), np.zeros((0, len(query.ids)), np.float32)
+        all_scores = np.concatenate(scores)
+        positive = np.flatnonzero(all_scores > 0)
+        return (
+            all_scores[positive],
+            np.concatenate(slots)[positive],
+            np.concatenate(parts)[positive],
+        )
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,17 @@ from their stored features, over all three views and every query term.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-try:  # scipy's compiled kernel behind csc_matrix @ vector
-    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
-except ImportError:  # pragma: no cover - a scipy without it: the bincount path only
-    _csc_matvec = None
-
+from app.matching import kernels
+from app.matching.features import FIELD_WEIGHTS
 from app.matching.scoring import BIGRAM, CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
 from app.matching.segments import BaseSegment, DeltaSegment
-from app.matching.store import Vocabulary, ranges, token_terms, weighted_tokens
+from app.matching.store import Vocabulary, bigram_names, is_han, ranges, token_terms
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -42,6 +38,7 @@ class Query:
     origin_term: I64  # (position in ids, index in words): which words each term comes from
     origin_word: I64
     self_score: float  # the score of a document identical to the query (every term counts)
+    table: I32  # kernels.term_table(ids)
 
 
 def build_query(
@@ -54,65 +51,78 @@ def build_query(
 ) -> Query | None:
     """The query's features (the same as ``term_counts`` gives a document), weighted.
 
-    Known words are expanded to their bigrams and chars through the vocabulary's table
-    (vectorised); only unknown words and the pairs across words are handled as text."""
+    Vectorised as ``encode_bulk`` is: known words are expanded to their bigrams and chars
+    through the vocabulary's table, the pairs across words come from the words' first and
+    last characters; only words the index has never seen are handled as text."""
     if n_docs == 0:
         return None
-    weighted, pairs, pair_words = weighted_tokens(tokens)
-    if not weighted:
+    position: dict[str, int] = {}  # the query's distinct words, in order of appearance
+    occurrences: list[int] = []
+    field_weights: list[float] = []
+    field_lengths: list[int] = []
+    for field, items in tokens.items():
+        if items:
+            add = position.setdefault
+            occurrences.extend([add(token, len(position)) for token in items])
+            field_weights.append(FIELD_WEIGHTS.get(field, 1.0))
+            field_lengths.append(len(items))
+    if not position:
         return None
-    words = list(weighted)
-    position = {w: i for i, w in enumerate(words)}
-    amounts = np.fromiter(weighted.values(), dtype=np.float32, count=len(words))
+    words = list(position)
+    occ = np.array(occurrences, dtype=np.int64)
+    occ_weight = np.repeat(np.array(field_weights, dtype=np.float64), field_lengths)
+    occ_field = np.repeat(np.arange(len(field_lengths)), field_lengths)
+    amounts = np.bincount(occ, weights=occ_weight, minlength=len(words)).astype(np.float32)
     get = dict.get
     ids_map = vocab.ids
     word_ids = np.fromiter((get(ids_map, w, -1) for w in words), dtype=np.int64, count=len(words))
-    _, sub_indptr, sub_ids, kinds, _, _ = vocab.table()
-    unknown: dict[str, int] = {}
-
-    def key_of(term: str) -> int:
-        found = get(ids_map, term)
-        if found is not None:
-            return int(found)
-        return -1 - unknown.setdefault(term, len(unknown))
-
+    _, sub_indptr, sub_ids, kinds, vocab_first, vocab_last = vocab.table()
     known = np.flatnonzero(word_ids >= 0)
+    unknown = np.flatnonzero(word_ids < 0).tolist()
+    first = np.full(len(words), -1, dtype=np.int64)
+    last = np.full(len(words), -1, dtype=np.int64)
+    first[known], last[known] = vocab_first[word_ids[known]], vocab_last[word_ids[known]]
+    for i in unknown:
+        word = words[i]
+        first[i] = ord(word[0]) if word and is_han(word[0]) else -1
+        last[i] = ord(word[-1]) if word and is_han(word[-1]) else -1
+    # Pairs across adjacent words of one field (``深度`` ``学习`` gives ``度学``).
+    left, right = last[occ[:-1]], first[occ[1:]]
+    joined = np.flatnonzero((left >= 0) & (right >= 0) & (occ_field[:-1] == occ_field[1:]))
+    pair_codes, _, pair_of = _unique((left[joined] << 21) | right[joined])
+    pair_names = bigram_names(pair_codes >> 21, pair_codes & 0x1FFFFF)
+    pair_ids = np.fromiter(
+        (get(ids_map, name, -1) for name in pair_names), dtype=np.int64, count=len(pair_names)
+    )
+    pair_amounts = np.bincount(pair_of, weights=occ_weight[joined], minlength=len(pair_ids))
+    # Terms the index has never seen get negative keys.
+    new_terms: dict[str, int] = {}
+    for i in np.flatnonzero(pair_ids < 0).tolist():
+        pair_ids[i] = -1 - new_terms.setdefault(pair_names[i], len(new_terms))
+    extra: list[tuple[int, int, float, int]] = []  # (key, view, amount, word)
+    for i in unknown:
+        for term, view in token_terms(words[i]):
+            found = get(ids_map, term)
+            key = -1 - new_terms.setdefault(term, len(new_terms)) if found is None else found
+            extra.append((key, view, float(amounts[i]), i))
     counts = sub_indptr[word_ids[known] + 1] - sub_indptr[word_ids[known]]
     subs = sub_ids[ranges(sub_indptr[word_ids[known]], counts)].astype(np.int64)
-    keys = [word_ids[known], subs]
-    views = [np.zeros(len(known), np.int64), kinds[subs].astype(np.int64)]
-    values = [amounts[known], np.repeat(amounts[known], counts)]
-    owners = [known, np.repeat(known, counts)]
-    extra_keys: list[int] = []
-    extra_views: list[int] = []
-    extra_values: list[float] = []
-    extra_owners: list[int] = []
-    for i in np.flatnonzero(word_ids < 0).tolist():
-        for term, view in token_terms(words[i]):
-            extra_keys.append(key_of(term))
-            extra_views.append(view)
-            extra_values.append(float(amounts[i]))
-            extra_owners.append(i)
-    pair_list = list(pairs)
-    pair_ids = np.fromiter(
-        (get(ids_map, pair, -1) for pair in pair_list), dtype=np.int64, count=len(pair_list)
+    extra_array = np.array(extra, dtype=np.float64).reshape(-1, 4)
+    all_keys = np.concatenate([word_ids[known], subs, pair_ids, extra_array[:, 0].astype(np.int64)])
+    all_views = np.concatenate(
+        [
+            np.zeros(len(known), np.int64),
+            kinds[subs].astype(np.int64),
+            np.full(len(pair_ids), BIGRAM, dtype=np.int64),
+            extra_array[:, 1].astype(np.int64),
+        ]
     )
-    for i in np.flatnonzero(pair_ids < 0).tolist():  # pairs the index has never seen
-        pair_ids[i] = key_of(pair_list[i])
-    pair_keys = dict(zip(pair_list, pair_ids.tolist(), strict=True))
-    keys.append(pair_ids)
-    views.append(np.full(len(pair_list), BIGRAM, dtype=np.int64))
-    values.append(np.fromiter(pairs.values(), dtype=np.float32, count=len(pair_list)))
-    owners.append(np.full(len(pair_list), -1, dtype=np.int64))  # origins below: both words
-    keys.append(np.array(extra_keys, dtype=np.int64))
-    views.append(np.array(extra_views, dtype=np.int64))
-    values.append(np.array(extra_values, dtype=np.float32))
-    owners.append(np.array(extra_owners, dtype=np.int64))
-    all_keys, all_views = np.concatenate(keys), np.concatenate(views)
-    all_values = np.concatenate(values)
-    terms, first, inverse = _unique(all_keys)
+    all_values = np.concatenate(
+        [amounts[known], np.repeat(amounts[known], counts), pair_amounts, extra_array[:, 2]]
+    )
+    terms, first_entry, inverse = _unique(all_keys)
     tf = np.bincount(inverse, weights=all_values).astype(np.float32)
-    term_views = all_views[first]
+    term_views = all_views[first_entry]
     lengths = np.bincount(all_views, weights=all_values, minlength=3).astype(np.float32)
     term_df = np.zeros(len(terms), dtype=np.int64)
     seen = (terms >= 0) & (terms < len(df))
@@ -124,35 +134,40 @@ def build_query(
     weights = query_tf(tf) * idf * config.view_weights()[term_views]
     ratio = lengths[term_views] / averages[term_views]
     self_score = float(np.dot(weights, bm25_tf(tf, ratio, config)))
-    present = np.flatnonzero(term_df > 0)  # ascending term ids (np.unique sorts)
+    present = np.flatnonzero(term_df > 0)  # ascending term ids (``_unique`` sorts)
     if not len(present):
         return None
-    # Which query words each present term comes from (for explanations).
-    all_owners = np.concatenate(owners)
-    pair_origin = list(map(pair_keys.__getitem__, [p for p, _, _ in pair_words]))
-    origin_keys = np.concatenate(
-        [all_keys[all_owners >= 0], np.array(pair_origin * 2, dtype=np.int64)]
+    # Which query words each present term comes from (for explanations): a word and what
+    # is inside it come from that word, a pair across two words from both.
+    n_words = len(words)
+    term_of = inverse  # entry -> term
+    pair_start = len(known) + len(subs)
+    owners = np.concatenate([known, np.repeat(known, counts)])
+    origin_term = np.concatenate(
+        [
+            term_of[: len(owners)],
+            np.tile(term_of[pair_start + pair_of], 2),
+            term_of[pair_start + len(pair_ids) :],
+        ]
     )
-    firsts = list(map(position.__getitem__, [a for _, a, _ in pair_words]))
-    seconds = list(map(position.__getitem__, [b for _, _, b in pair_words]))
-    origin_words = np.concatenate(
-        [all_owners[all_owners >= 0], np.array(firsts + seconds, dtype=np.int64)]
+    origin_word = np.concatenate(
+        [owners, occ[:-1][joined], occ[1:][joined], extra_array[:, 3].astype(np.int64)]
     )
-    present_ids = terms[present]
-    slot = np.searchsorted(present_ids, origin_keys)
-    slot[slot >= len(present_ids)] = 0
-    hit = present_ids[slot] == origin_keys
-    pairs_found = np.sort(slot[hit] * len(words) + origin_words[hit])
-    if len(pairs_found):
-        pairs_found = pairs_found[np.r_[True, pairs_found[1:] != pairs_found[:-1]]]
+    rank = np.full(len(terms), -1, dtype=np.int64)  # term -> its position among ``present``
+    rank[present] = np.arange(len(present))
+    keep = rank[origin_term] >= 0
+    cells = np.sort(rank[origin_term[keep]] * n_words + origin_word[keep])
+    cells = cells[np.r_[True, cells[1:] != cells[:-1]]] if len(cells) else cells
+    ids = terms[present].astype(np.int32)
     return Query(
-        present_ids.astype(np.int32),
+        ids,
         weights[present].astype(np.float32),
         term_views[present],
         words,
-        pairs_found // len(words),
-        pairs_found % len(words),
+        cells // n_words,
+        cells % n_words,
         max(self_score, 1e-9),
+        kernels.term_table(ids),
     )
 
 
@@ -169,40 +184,6 @@ def _unique(keys: I64) -> tuple[I64, I64, I64]:
     return ordered[new], order[new], inverse
 
 
-def _order(scores: F64, items: I64) -> I64:
-    """``items`` with positive score, best first (ties: lower item first)."""
-    keep = scores > 0
-    scores, items = scores[keep], items[keep]
-    out: I64 = items[np.lexsort((items, -scores))]
-    return out
-
-
-BLOCK = 64  # _best: block size of the pre-filter
-
-
-def _best(scores: F64 | F32, want: int) -> I64:
-    """The (at most) ``want`` best positions of a dense score array, best first.
-
-    On a large array a pre-filter keeps only the entries at or above the ``want``-th largest
-    of the block maxima (``want`` distinct entries are at least that large, so every entry of
-    the true top ``want``, ties included, passes): one pass over the array instead of a
-    selection over all of it."""
-    if len(scores) >= BLOCK * want:
-        blocks = scores[: len(scores) // BLOCK * BLOCK].reshape(-1, BLOCK).max(axis=1)
-        floor = np.partition(blocks, len(blocks) - want)[len(blocks) - want]
-        keep = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
-        if len(keep) < len(scores):  # else (ties everywhere): the plain selection below
-            return keep[_best(scores[keep], want)] if len(keep) else keep.astype(np.int64)
-    if len(scores) > want:
-        top = np.argpartition(scores, len(scores) - want)[len(scores) - want :]
-        cut = scores[top].min()
-        if cut > 0 and np.count_nonzero(scores >= cut) > want:  # ties at the cut: keep all
-            top = np.flatnonzero(scores >= cut)
-    else:
-        top = np.arange(len(scores))
-    return _order(scores[top].astype(np.float64), top.astype(np.int64))
-
-
 def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]) -> list[int]:
     if accept is None:
         return [int(i) for i in ordered[:want].tolist()]
@@ -215,45 +196,17 @@ def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]
     return out
 
 
-INT32_MAX = np.iinfo(np.int32).max
-
-
-def accumulate(base: BaseSegment, starts: I64, lengths: I64, weights: F32) -> F32:
-    """Dense scores: sum over the terms of weight x the term's postings.
-
-    One call of scipy's compiled CSC product reads every chosen posting list in place (about
-    2 ns a posting): the lists are passed as the columns of a matrix whose column pointer
-    alternates (start, end) of each list, with the lists in decreasing order of start, so
-    the column between two lists runs from one list's end back to the next one's start:
-    empty, as the kernel's loop ``for i in range(Ap[j], Ap[j + 1])`` never runs. No Python
-    loop per term and no gathering of postings."""
-    out = np.zeros(base.n_slots, dtype=np.float32)
-    if not len(starts):
-        return out
-    total = int(base.term_indptr[-1])
-    if _csc_matvec is not None and base.post_docs.dtype == np.int32 and total < INT32_MAX:
-        order = np.argsort(-starts, kind="stable")
-        pointers = np.empty(2 * len(order), dtype=np.int32)
-        pointers[0::2] = starts[order]
-        pointers[1::2] = starts[order] + lengths[order]
-        factors = np.zeros(2 * len(order) - 1, dtype=np.float32)
-        factors[0::2] = weights[order]
-        _csc_matvec(
-            base.n_slots,
-            len(factors),
-            pointers,
-            base.post_docs,
-            base.post_weights,
-            factors,
-            out,
-        )
-        return out
-    idx = ranges(starts, lengths)
-    values = base.post_weights[idx] * np.repeat(weights, lengths)
-    out += np.bincount(base.post_docs[idx], weights=values, minlength=base.n_slots).astype(
-        np.float32
-    )
-    return out
+def _pick(scores: F32, want: int, accept: Accept, slot_of: Callable[[int], int]) -> list[int]:
+    """The ``want`` best positive scores whose documents pass ``accept``, best first: the
+    best ``8 x want`` are tried first, then (if the filter rejected too many) all of them."""
+    if accept is None:
+        return _take(kernels.best(scores, want), want, None, slot_of)
+    first = max(want * 8, 256)
+    ordered = kernels.best(scores, first)
+    taken = _take(ordered, want, accept, slot_of)
+    if len(taken) < want and len(ordered) == first:
+        taken = _take(kernels.best(scores, len(scores)), want, accept, slot_of)
+    return taken
 
 
 def base_candidates(
@@ -263,54 +216,76 @@ def base_candidates(
     accept: Accept,
     dead: npt.NDArray[np.int64],
     config: MatchConfig,
+    scores: F32,
 ) -> list[int]:
-    """Slots of the base worth rescoring, best first by their word and bigram score."""
+    """Slots of the base worth rescoring, best first by their word and bigram score.
+
+    ``scores`` is a zeroed buffer of ``base.n_slots`` entries, left zeroed."""
     if base.n_docs == 0:
         return []
     use = (query.views != CHAR) & (query.ids < base.n_terms)
     budget = max(config.postings_budget, int(config.postings_budget_per_doc * base.n_slots))
-    ids = query.ids[use].astype(np.int64)
-    lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
     ids, weights = query.ids[use].astype(np.int64), query.weights[use]
-    starts, ends = base.term_indptr[ids], base.term_indptr[ids + 1]
-    lengths = ends - starts
-    bound = weights * base.max_weight[ids]
-    order = np.argsort(-bound, kind="stable")
+    lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
+    order = np.argsort(-(weights * base.max_weight[ids]), kind="stable")
     spent = np.cumsum(lengths[order])
     chosen = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
-    partial = accumulate(base, starts[chosen], lengths[chosen], weights[chosen])
-    if len(dead):
-        partial[dead] = 0.0
-    if accept is None:
-        return [int(i) for i in _best(partial, want).tolist()]
-    ordered = _best(partial, max(want * 8, 256))
-    taken = _take(ordered, want, accept, int)
-    if len(taken) < want and len(ordered) >= max(want * 8, 256):
-        everything = np.arange(base.n_slots, dtype=np.int64)
-        taken = _take(_order(partial.astype(np.float64), everything), want, accept, int)
-    return taken
+    kernels.accumulate(
+        base.term_indptr, base.post_docs, base.post_weights, ids[chosen], weights[chosen], scores
+    )
+    try:
+        if len(dead):
+            scores[dead] = 0.0
+        return _pick(scores, want, accept, int)
+    finally:
+        scores[:] = 0.0
 
 
-def rescore(
-    rows: I64,
-    positions: I64 | I32,
-    tf: F32,
-    n_rows: int,
-    lengths: F32,
-    averages: F32,
-    query: Query,
-    config: MatchConfig,
+def rescore_base(
+    base: BaseSegment, slots: I64, averages: F32, query: Query, config: MatchConfig
 ) -> tuple[F64, F32]:
-    """Exact scores of ``n_rows`` documents from their entries for the query's terms
-    (row, position of the term in the query, count); also the matrix of per-(document,
-    query term) contributions (for explanations)."""
-    n_terms = len(query.ids)
-    key = rows * n_terms + positions
-    summed = np.bincount(key, weights=tf, minlength=n_rows * n_terms)
-    counts: F32 = summed.reshape(n_rows, n_terms).astype(np.float32)
-    ratio = lengths[:, query.views] / averages[query.views]
-    contributions = bm25_tf(counts, ratio, config) * query.weights
-    return contributions.sum(axis=1, dtype=np.float64), contributions
+    """Exact scores of these slots over all three views and every query term, and the
+    matrix of per-(document, query term) contributions (for explanations)."""
+    counts = kernels.base_counts(
+        slots,
+        base.doc_indptr,
+        base.doc_terms,
+        base.doc_tf,
+        base.doc_word,
+        base.sub_indptr,
+        base.sub_ids,
+        query.table,
+        len(query.ids),
+    )
+    return _bm25(counts, base.lengths[slots], averages, query, config)
+
+
+def rescore_delta(
+    delta: DeltaSegment, rows: list[int], averages: F32, query: Query, config: MatchConfig
+) -> tuple[F64, F32]:
+    """``rescore_base`` for rows of a delta segment (whose features are stored expanded)."""
+    features = [delta.rows[r] for r in rows]
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(f.ids) for f in features], out=indptr[1:])
+    counts = kernels.feature_counts(
+        indptr,
+        np.concatenate([f.ids for f in features]),
+        np.concatenate([f.tf for f in features]),
+        query.table,
+        len(query.ids),
+    )
+    return _bm25(counts, delta.lengths[rows], averages, query, config)
+
+
+def _bm25(
+    counts: F32, lengths: F32, averages: F32, query: Query, config: MatchConfig
+) -> tuple[F64, F32]:
+    scores: F64
+    contributions: F32
+    scores, contributions = kernels.bm25(
+        counts, lengths, averages, query.views, query.weights, config.k1, config.b
+    )
+    return scores, contributions
 
 
 def delta_candidates(
@@ -321,50 +296,50 @@ def delta_candidates(
     averages: F32,
     config: MatchConfig,
 ) -> list[int]:
-    """Rows of a delta worth rescoring, best first by their exact word and bigram score."""
+    """Rows of a delta worth rescoring, best first by their word and bigram score; the
+    query's terms are read rarest (highest weight) first, within the same postings budget
+    per document as the base."""
     if not len(delta):
         return []
-    rows, tf, lengths = array("i"), array("f"), list[int]()
-    found = delta.gather(query.ids.tolist(), rows, tf, lengths)
+    use = np.flatnonzero(query.views != CHAR)
+    use = use[np.argsort(-query.weights[use], kind="stable")]
+    budget = max(config.postings_budget, int(config.postings_budget_per_doc * len(delta)))
+    rows, tf, found, lengths = delta.gather(query.ids[use].tolist(), budget)
     if not found:
         return []
-    counts = np.array(lengths, dtype=np.int64)
-    docs = np.frombuffer(rows, dtype=np.int32).copy()
-    values = np.frombuffer(tf, dtype=np.float32).copy()
-    views = np.repeat(query.views[found], counts)
-    ratio = np.array(delta.lengths, dtype=np.float32).reshape(-1, 3)[docs, views] / averages[views]
-    values = bm25_tf(values, ratio, config) * np.repeat(query.weights[found], counts)
-    scores: F64 = np.bincount(docs, weights=values, minlength=len(delta)).astype(np.float64)
-    scores[~np.array(delta.alive, dtype=np.bool_)] = 0.0
-    ordered = _best(scores, want if accept is None else len(delta))
-    return _take(ordered, want, accept, delta.slots.__getitem__)
+    terms = use[found]
+    scores = kernels.delta_scores(
+        rows,
+        tf,
+        np.array(lengths, dtype=np.int64),
+        query.views[terms],
+        query.weights[terms],
+        delta.lengths,
+        averages,
+        delta.alive,
+        config.k1,
+        config.b,
+    )
+    return _pick(scores, want, accept, delta.slots.__getitem__)
 
 
 def explain(query: Query, contributions: F32, top: int) -> list[list[tuple[str, float]]]:
     """Per document (row of ``contributions``), the query words behind its score with their
-    shares of it; a bigram or char shared by several query words is split between them."""
+    shares of it, largest first; a bigram or char shared by several query words is split
+    between them."""
     if not len(contributions):
         return []
-    n_terms, n_words = len(query.ids), len(query.words)
-    share = 1.0 / np.bincount(query.origin_term, minlength=n_terms)[query.origin_term]
-    # by_word[d, w] = sum of contributions[d, t] * share over the (t, w) origin pairs
-    n_docs = len(contributions)
-    values = (contributions[:, query.origin_term] * share).astype(np.float32)
-    cells = (np.arange(n_docs, dtype=np.int64)[:, None] * n_words + query.origin_word).ravel()
-    by_word = (
-        np.bincount(cells, weights=values.ravel(), minlength=n_docs * n_words)
-        .reshape(n_docs, n_words)
-        .astype(np.float32)
+    picked, values, totals = kernels.explain(
+        contributions, query.origin_term, query.origin_word, len(query.words), top
     )
-    totals = contributions.sum(axis=1)
     out: list[list[tuple[str, float]]] = []
-    for row, total in zip(by_word, totals.tolist(), strict=True):
-        if total <= 0:
-            out.append([])
-            continue
-        best = [i for i in np.argsort(-row, kind="stable")[:top].tolist() if row[i] > 0]
+    words = query.words
+    for row, row_values, total in zip(
+        picked.tolist(), values.tolist(), totals.tolist(), strict=True
+    ):
         ranked = sorted(
-            ((query.words[i], float(row[i])) for i in best), key=lambda kv: (-kv[1], kv[0])
+            ((words[i], value) for i, value in zip(row, row_values, strict=True) if i >= 0),
+            key=lambda kv: (-kv[1], kv[0]),
         )
         out.append([(word, round(value / total, 4)) for word, value in ranked])
     return out

@@ -83,38 +83,21 @@ class BaseSegment:
             out[lo:hi, CHAR] = np.bincount(rows, weights=tf * n_char[terms], minlength=hi - lo)
         return out
 
-    def expand(self, slots: I64, wanted: I32 | None = None) -> tuple[I64, I32, F32]:
+    def expand(self, slots: I64) -> tuple[I64, I32, F32]:
         """All features of these slots as (position in ``slots``, term, count) entries,
-        not aggregated (a term may repeat within a document). With ``wanted`` (per term:
-        1 + its position in the query, or 0) only the query's terms, and the terms are
-        replaced by their positions in the query."""
+        not aggregated (a term may repeat within a document)."""
         starts, ends = self.doc_indptr[slots], self.doc_indptr[slots + 1]
         counts = ends - starts
         idx = ranges(starts, counts)
         rows = np.repeat(np.arange(len(slots), dtype=np.int64), counts)
         terms, tf = self.doc_terms[idx], self.doc_tf[idx]
-        if wanted is None:
-            sub_starts = self.sub_indptr[terms]
-            sub_counts = self.sub_indptr[terms + 1] - sub_starts
-            sub = self.sub_ids[ranges(sub_starts, sub_counts)]
-            return (
-                np.concatenate([rows, np.repeat(rows, sub_counts)]),
-                np.concatenate([terms, sub]),
-                np.concatenate([tf, np.repeat(tf, sub_counts)]),
-            )
-        position = wanted[terms]
-        hit = np.flatnonzero(position)
-        words = np.flatnonzero(self.doc_word[idx])  # only words have sub-terms
-        word_terms = terms[words]
-        sub_starts = self.sub_indptr[word_terms]
-        sub_counts = self.sub_indptr[word_terms + 1] - sub_starts
-        sub_position = wanted[self.sub_ids[ranges(sub_starts, sub_counts)]]
-        sub_hit = np.flatnonzero(sub_position)
-        owner = np.repeat(words, sub_counts)[sub_hit]
+        sub_starts = self.sub_indptr[terms]
+        sub_counts = self.sub_indptr[terms + 1] - sub_starts
+        sub = self.sub_ids[ranges(sub_starts, sub_counts)]
         return (
-            np.concatenate([rows[hit], rows[owner]]),
-            np.concatenate([position[hit], sub_position[sub_hit]]) - 1,
-            np.concatenate([tf[hit], tf[owner]]),
+            np.concatenate([rows, np.repeat(rows, sub_counts)]),
+            np.concatenate([terms, sub]),
+            np.concatenate([tf, np.repeat(tf, sub_counts)]),
         )
 
     def _build_postings(self) -> None:
@@ -196,19 +179,32 @@ class DeltaSegment:
     def __init__(self) -> None:
         self.rows: list[DocFeatures] = []
         self.slots: list[int] = []
-        self.alive: list[bool] = []
+        self._alive = np.zeros(64, dtype=np.bool_)
+        self._lengths = np.zeros((64, 3), dtype=np.float32)
         self._postings: dict[int, tuple[array[int], array[float]]] = {}
-        self.lengths: list[F32] = []
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def alive(self) -> npt.NDArray[np.bool_]:
+        """Per row, whether it is still current (a view: writable)."""
+        return self._alive[: len(self.rows)]
+
+    @property
+    def lengths(self) -> F32:
+        """Per row, the length of each view."""
+        return self._lengths[: len(self.rows)]
+
     def add(self, slot: int, features: DocFeatures, kinds: npt.NDArray[np.uint8]) -> int:
         row = len(self.rows)
+        if row == len(self._alive):
+            self._alive = np.concatenate([self._alive, np.zeros(row, dtype=np.bool_)])
+            self._lengths = np.concatenate([self._lengths, np.zeros((row, 3), np.float32)])
         self.rows.append(features)
         self.slots.append(slot)
-        self.alive.append(True)
-        self.lengths.append(features.lengths)
+        self._alive[row] = True
+        self._lengths[row] = features.lengths
         postings = self._postings
         indexed = kinds[features.ids] != CHAR  # chars: rescoring only, no postings
         for term, count in zip(
@@ -221,18 +217,21 @@ class DeltaSegment:
             entry[1].append(count)
         return row
 
-    def gather(
-        self, terms: list[int], rows: array[int], tf: array[float], lengths: list[int]
-    ) -> list[int]:
-        """Append the postings of these terms (words and bigrams) to ``rows`` and ``tf``;
-        returns the positions in ``terms`` of those found, ``lengths`` their counts."""
+    def gather(self, terms: list[int], budget: int) -> tuple[I32, F32, list[int], list[int]]:
+        """The postings of these terms (words and bigrams), in this order, until ``budget``
+        postings are read: (rows, counts), the positions in ``terms`` of those found, and
+        their numbers of postings."""
+        rows, tf = array("i"), array("f")
         found: list[int] = []
+        lengths: list[int] = []
         get = self._postings.get
         for i, term in enumerate(terms):
             entry = get(term)
             if entry is not None:
                 rows.extend(entry[0])
                 tf.extend(entry[1])
-                lengths.append(len(entry[0]))
                 found.append(i)
-        return found
+                lengths.append(len(entry[0]))
+                if len(rows) >= budget:
+                    break
+        return np.frombuffer(rows, np.int32), np.frombuffer(tf, np.float32), found, lengths

@@ -32,7 +32,7 @@ F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 
 
-def _han(ch: str) -> bool:
+def is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
@@ -107,8 +107,8 @@ class Vocabulary:
         self.terms.append(term)
         self._subs.append(subs)
         self._kinds.append(kind)
-        self._first.append(ord(edges[0]) if edges and _han(edges[0]) else -1)
-        self._last.append(ord(edges[-1]) if edges and _han(edges[-1]) else -1)
+        self._first.append(ord(edges[0]) if edges and is_han(edges[0]) else -1)
+        self._last.append(ord(edges[-1]) if edges and is_han(edges[-1]) else -1)
         if subs:
             self._sub_ids.extend(subs)
         self._sub_indptr.append(self._sub_ids.n)
@@ -124,7 +124,7 @@ class Vocabulary:
             return found
         subs = (
             *(self.term(BIGRAM_PREFIX + b, BIGRAM) for b in inner_bigrams(token)),
-            *(self.term(CHAR_PREFIX + ch, CHAR) for ch in token if _han(ch)),
+            *(self.term(CHAR_PREFIX + ch, CHAR) for ch in token if is_han(ch)),
         )
         return self._new(token, WORD, subs, token)
 
@@ -134,11 +134,7 @@ class Vocabulary:
 
     def bigrams(self, left: I64, right: I64) -> I32:
         """Ids of the bigrams of these character pairs (code points), adding new ones."""
-        codes = np.empty((len(left), 3), dtype=np.uint32)
-        codes[:, 0] = ord(BIGRAM_PREFIX)
-        codes[:, 1] = left
-        codes[:, 2] = right
-        names: list[str] = codes.view("<U3").ravel().tolist()
+        names = bigram_names(left, right)
         get = dict.get
         ids = np.fromiter((get(self.ids, n, -1) for n in names), dtype=np.int64, count=len(names))
         new = np.flatnonzero(ids < 0)
@@ -169,9 +165,19 @@ class Vocabulary:
         )
 
 
+def bigram_names(left: I64, right: I64) -> list[str]:
+    """The bigram terms of these character pairs (code points), vectorised."""
+    codes = np.empty((len(left), 3), dtype=np.uint32)
+    codes[:, 0] = ord(BIGRAM_PREFIX)
+    codes[:, 1] = left
+    codes[:, 2] = right
+    names: list[str] = codes.view("<U3").ravel().tolist()
+    return names
+
+
 def inner_bigrams(token: str) -> list[str]:
     return [
-        token[i : i + 2] for i in range(len(token) - 1) if _han(token[i]) and _han(token[i + 1])
+        token[i : i + 2] for i in range(len(token) - 1) if is_han(token[i]) and is_han(token[i + 1])
     ]
 
 
@@ -181,7 +187,7 @@ def token_terms(token: str) -> tuple[tuple[str, int], ...]:
     return (
         (token, WORD),
         *((BIGRAM_PREFIX + pair, BIGRAM) for pair in inner_bigrams(token)),
-        *((CHAR_PREFIX + ch, CHAR) for ch in token if _han(ch)),
+        *((CHAR_PREFIX + ch, CHAR) for ch in token if is_han(ch)),
     )
 
 
@@ -198,7 +204,7 @@ def weighted_tokens(
         for token, n in Counter(items).items():
             weighted[token] = weighted.get(token, 0.0) + n * weight
         for a, b in itertools.pairwise(items):
-            if a and b and _han(a[-1]) and _han(b[0]):
+            if a and b and is_han(a[-1]) and is_han(b[0]):
                 pair = BIGRAM_PREFIX + a[-1] + b[0]
                 pairs[pair] = pairs.get(pair, 0.0) + weight
                 joined.append((pair, a, b))
@@ -309,9 +315,8 @@ def encode_bulk(docs: Sequence[Mapping[str, list[str]]], vocab: Vocabulary) -> s
     rows = np.concatenate([doc_of, doc_of[:-1][joined]])
     cols = np.concatenate([words, pair_ids[inverse.ravel()]])
     data = np.concatenate([weight, weight[:-1][joined]])
-    # Grouped by document (a stable sort of two sorted runs: linear); a term may repeat
-    # within a row, which every reader of the primary features accepts.
-    order = np.argsort(rows, kind="stable")
-    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
-    return sp.csr_matrix((data[order], cols[order], indptr), shape=(len(docs), len(vocab)))
+    # One entry per (document, term), counts summed: a document's repeated words are
+    # stored (and rescored) once.
+    matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(docs), len(vocab)))
+    matrix.sum_duplicates()
+    return matrix

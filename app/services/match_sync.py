@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, insert, inspect, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
-from app.matching import MatchIndex, Tokenizer, analyze, analyze_many
+from app.matching import MatchIndex, Tokenizer, analyze, analyze_many, kernels
 from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
 
 logger = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ def reset_runtimes() -> None:
 def warm_up(factory: Callable[[], Session]) -> None:
     """Load this process's index now (at start-up), not in the first request that needs it."""
     try:
+        kernels.warm_up()
         with factory() as session:
             caught_up(session)
     except Exception:  # a missing table or database: the first request will say so

@@ -211,37 +211,3 @@ def test_searches_and_writes_during_background_merges(tokenizer: Tokenizer) -> N
     assert len(index) == len(expected) == 39
     got = [(m.key, round(m.score, 5)) for m in index.search(query, limit=10)]
     assert got == [(m.key, round(m.score, 5)) for m in expected.search(query, limit=10)]
-
-
-def test_candidate_scoring_without_scipys_kernel_gives_the_same_answer(
-    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import app.matching.query as query_module
-
-    index = MatchIndex()
-    index.bulk_load(
-        (f"d{i}", tokens(tokenizer, f"坩埚涂层工艺{'研究' * (i % 3)}第{i}号"), {})
-        for i in range(300)
-    )
-    query = tokens(tokenizer, "坩埚涂层的研究工艺")
-    with_kernel = [(m.key, round(m.score, 5)) for m in index.search(query)]
-    monkeypatch.setattr(query_module, "_csc_matvec", None)
-    assert [(m.key, round(m.score, 5)) for m in index.search(query)] == with_kernel
-
-
-def test_top_k_prefilter_equals_the_plain_selection(monkeypatch: pytest.MonkeyPatch) -> None:
-    import numpy as np
-
-    import app.matching.query as query_module
-
-    rng = np.random.default_rng(3)
-    for trial in range(60):
-        n, want = int(rng.integers(1, 20_000)), int(rng.integers(1, 50))
-        if trial % 3:
-            scores = (rng.integers(0, 5, n) * rng.random(n)).astype(np.float32)
-        else:  # many ties, many zeros
-            scores = rng.integers(0, 3, n).astype(np.float32)
-        with_filter = query_module._best(scores, want)
-        monkeypatch.setattr(query_module, "BLOCK", 1 << 40)
-        assert np.array_equal(with_filter, query_module._best(scores, want))
-        monkeypatch.undo()

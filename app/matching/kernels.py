@@ -104,7 +104,8 @@ def term_table(ids: I32) -> I32:
 
 @njit(cache=True, nogil=True, inline="always")
 def _slot(term: int, size: int) -> int:
-    return ((term * 2654435761) & 0xFFFFFFFF) & (size - 1)
+    """Multiplicative (Fibonacci) hashing; the product's middle bits mix all of the id's."""
+    return ((term * 2654435761) >> 15) & (size - 1)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -165,9 +166,15 @@ def feature_counts(indptr: I64, ids: I32, tf: F32, table: I32, n_query_terms: in
 
 @njit(cache=True, nogil=True)
 def delta_scores(
+    starts: I64,
+    counts: I64,
+    positions: I64,
     rows: I32,
     tf: F32,
-    counts: I64,
+    tail_terms: I32,
+    tail_rows: I32,
+    tail_tf: F32,
+    table: I32,
     views: I64,
     weights: F32,
     lengths: F32,
@@ -176,22 +183,35 @@ def delta_scores(
     k1: float,
     b: float,
 ) -> F32:
-    """Per row of a delta segment, the BM25 score over the gathered postings: ``counts[i]``
-    postings (row, count) of the term with ``views[i]`` and ``weights[i]``, one after the
-    other. Rows no longer ``alive`` score 0."""
+    """Per row of a delta segment, its BM25 score over the query's word and bigram terms:
+    from the sorted postings (``counts[i]`` postings from ``starts[i]``, of the query term
+    at ``positions[i]``) and from every posting of the unsorted tail whose term is in the
+    query (``table``: ``term_table``). Rows no longer ``alive`` score 0."""
     scores = np.zeros(len(alive), dtype=np.float32)
-    at = 0
-    for i in range(len(counts)):
-        view, weight, average = views[i], weights[i], averages[views[i]]
-        for j in range(at, at + counts[i]):
-            row, count = rows[j], tf[j]
-            norm = k1 * (1.0 - b + b * lengths[row, view] / average)
-            scores[row] += np.float32(count * (k1 + 1.0) / (count + norm)) * weight
-        at += counts[i]
+    for i in range(len(starts)):
+        view, weight = views[positions[i]], weights[positions[i]]
+        for j in range(starts[i], starts[i] + counts[i]):
+            scores[rows[j]] += (
+                _bm25_term(tf[j], lengths[rows[j], view] / averages[view], k1, b) * weight
+            )
+    for j in range(len(tail_terms)):
+        at = _position(table, tail_terms[j])
+        if at:
+            view, weight = views[at - 1], weights[at - 1]
+            row = tail_rows[j]
+            scores[row] += (
+                _bm25_term(tail_tf[j], lengths[row, view] / averages[view], k1, b) * weight
+            )
     for row in range(len(alive)):
         if not alive[row]:
             scores[row] = 0.0
     return scores
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bm25_term(tf: float, length_ratio: float, k1: float, b: float) -> np.float32:
+    """The document side of BM25 for one term (as ``scoring.bm25_tf``)."""
+    return np.float32(tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length_ratio)))
 
 
 @njit(cache=True, nogil=True)
@@ -261,15 +281,15 @@ def explain(
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel with the types searches use."""
     i64, i32 = np.zeros(2, np.int64), np.zeros(2, np.int32)
-    f32, dead = np.zeros(2, np.float32), np.zeros(2, np.bool_)
-    accumulate(i64, i32, f32, i64[:1], f32[:1], f32.copy())
+    f32, flags = np.zeros(2, np.float32), np.zeros(2, np.bool_)
+    lengths, averages = np.ones((2, 3), np.float32), np.ones(3, np.float32)
+    accumulate(i64, i32, f32, i64, f32, f32.copy())
     best(f32, 1)
     table = term_table(i32)
-    counts = base_counts(i64[:1], i64, i32, f32, dead, i64, i32, table, 1)
+    counts = base_counts(i64, i64, i32, f32, flags, i64, i32, table, 1)
     feature_counts(i64, i32, f32, table, 1)
-    _, parts = bm25(
-        counts, np.ones((1, 3), np.float32), np.ones(3, np.float32), i64[:1], f32[:1], 1.2, 0.75
-    )
-    explain(parts, i64[:1], i64[:1], 1, 1)
-    lengths = np.ones((2, 3), np.float32)
-    delta_scores(i32, f32, i64[:1], i64[:1], f32[:1], lengths, f32, dead, 1.2, 0.75)
+    _, parts = bm25(counts, lengths, averages, i64, f32, 1.2, 0.75)
+    explain(parts, i64, i64, 1, 1)
+    postings = (i64, i64, i64, i32, f32)  # sorted part: starts, counts, positions, rows, tf
+    tail = (i32, i32, f32)
+    delta_scores(*postings, *tail, table, i64, f32, lengths, averages, flags, 1.2, 0.75)

@@ -296,24 +296,33 @@ def delta_candidates(
     averages: F32,
     config: MatchConfig,
 ) -> list[int]:
-    """Rows of a delta worth rescoring, best first by their word and bigram score; the
-    query's terms are read rarest (highest weight) first, within the same postings budget
-    per document as the base."""
+    """Rows of a delta worth rescoring, best first by their word and bigram score: the
+    sorted part's postings of the query's terms, rarest (highest weight) first, within the
+    same budget per document as the base; the short tail is read whole."""
     if not len(delta):
         return []
     use = np.flatnonzero(query.views != CHAR)
     use = use[np.argsort(-query.weights[use], kind="stable")]
+    terms = delta.sorted_terms
+    at = np.searchsorted(terms, query.ids[use]).clip(0, max(len(terms) - 1, 0))
+    found = np.flatnonzero(terms[at] == query.ids[use]) if len(terms) else at[:0]
+    starts = delta.sorted_indptr[at[found]]
+    counts = delta.sorted_indptr[at[found] + 1] - starts
     budget = max(config.postings_budget, int(config.postings_budget_per_doc * len(delta)))
-    rows, tf, found, lengths = delta.gather(query.ids[use].tolist(), budget)
-    if not found:
-        return []
-    terms = use[found]
+    read = max(1, int(np.searchsorted(np.cumsum(counts), budget, side="right")))
+    tail_terms, tail_rows, tail_tf = delta.tail()
     scores = kernels.delta_scores(
-        rows,
-        tf,
-        np.array(lengths, dtype=np.int64),
-        query.views[terms],
-        query.weights[terms],
+        starts[:read],
+        counts[:read],
+        use[found[:read]],
+        delta.sorted_rows,
+        delta.sorted_tf,
+        tail_terms,
+        tail_rows,
+        tail_tf,
+        query.table,
+        query.views,
+        query.weights,
         delta.lengths,
         averages,
         delta.alive,

@@ -9,14 +9,12 @@ a base covers some slots and is never modified: deletes are tombstones kept by t
 
 from __future__ import annotations
 
-from array import array
-
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 from app.matching.scoring import BIGRAM, CHAR, WORD, MatchConfig, bm25_tf
-from app.matching.store import DocFeatures, ranges
+from app.matching.store import DocFeatures, Growable, ranges
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -173,15 +171,30 @@ class BaseSegment:
         return int(sum(a.nbytes for a in arrays))
 
 
+TAIL_ENTRIES = 16_384  # DeltaSegment: postings kept unsorted before they join the sorted part
+
+
 class DeltaSegment:
-    """Documents written since the base was built; postings appended in place."""
+    """Documents written since the base was built.
+
+    Their word and bigram postings are kept in two parts, both plain arrays: a *sorted* part
+    (grouped by term, like the base's postings; a query finds its terms by binary search)
+    and a short unsorted *tail* of the latest postings, which a query scans whole. When the
+    tail exceeds ``TAIL_ENTRIES`` it is merged into the sorted part (a linear merge of two
+    sorted runs: ~1 ms per 100,000 postings), so no write and no query loops in Python over
+    terms."""
 
     def __init__(self) -> None:
         self.rows: list[DocFeatures] = []
         self.slots: list[int] = []
         self._alive = np.zeros(64, dtype=np.bool_)
         self._lengths = np.zeros((64, 3), dtype=np.float32)
-        self._postings: dict[int, tuple[array[int], array[float]]] = {}
+        self._new_tail()
+        self.sorted_terms = np.zeros(0, dtype=np.int32)  # distinct, ascending
+        self.sorted_indptr = np.zeros(1, dtype=np.int64)
+        self.sorted_rows = np.zeros(0, dtype=np.int32)
+        self.sorted_tf = np.zeros(0, dtype=np.float32)
+        self._sorted_term_of = np.zeros(0, dtype=np.int32)  # per sorted posting, its term
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -196,6 +209,15 @@ class DeltaSegment:
         """Per row, the length of each view."""
         return self._lengths[: len(self.rows)]
 
+    def _new_tail(self) -> None:
+        self._tail_terms = Growable(np.int32)
+        self._tail_rows = Growable(np.int32)
+        self._tail_tf = Growable(np.float32)
+
+    def tail(self) -> tuple[I32, I32, F32]:
+        """The unsorted postings: (term, row, count)."""
+        return self._tail_terms.view(), self._tail_rows.view(), self._tail_tf.view()  # type: ignore[return-value]
+
     def add(self, slot: int, features: DocFeatures, kinds: npt.NDArray[np.uint8]) -> int:
         row = len(self.rows)
         if row == len(self._alive):
@@ -205,33 +227,23 @@ class DeltaSegment:
         self.slots.append(slot)
         self._alive[row] = True
         self._lengths[row] = features.lengths
-        postings = self._postings
         indexed = kinds[features.ids] != CHAR  # chars: rescoring only, no postings
-        for term, count in zip(
-            features.ids[indexed].tolist(), features.tf[indexed].tolist(), strict=True
-        ):
-            entry = postings.get(term)
-            if entry is None:
-                entry = postings[term] = (array("i"), array("f"))
-            entry[0].append(row)
-            entry[1].append(count)
+        self._tail_terms.extend(features.ids[indexed])
+        self._tail_rows.extend(np.full(int(indexed.sum()), row, dtype=np.int32))
+        self._tail_tf.extend(features.tf[indexed])
+        if self._tail_terms.n > TAIL_ENTRIES:
+            self._merge_tail()
         return row
 
-    def gather(self, terms: list[int], budget: int) -> tuple[I32, F32, list[int], list[int]]:
-        """The postings of these terms (words and bigrams), in this order, until ``budget``
-        postings are read: (rows, counts), the positions in ``terms`` of those found, and
-        their numbers of postings."""
-        rows, tf = array("i"), array("f")
-        found: list[int] = []
-        lengths: list[int] = []
-        get = self._postings.get
-        for i, term in enumerate(terms):
-            entry = get(term)
-            if entry is not None:
-                rows.extend(entry[0])
-                tf.extend(entry[1])
-                found.append(i)
-                lengths.append(len(entry[0]))
-                if len(rows) >= budget:
-                    break
-        return np.frombuffer(rows, np.int32), np.frombuffer(tf, np.float32), found, lengths
+    def _merge_tail(self) -> None:
+        terms, rows, tf = self.tail()
+        order = np.argsort(terms, kind="stable")  # rows stay ascending within a term
+        all_terms = np.concatenate([self._sorted_term_of, terms[order]])
+        merged = np.argsort(all_terms, kind="stable")  # two sorted runs: a linear merge
+        self._sorted_term_of = all_terms[merged]
+        self.sorted_rows = np.concatenate([self.sorted_rows, rows[order]])[merged]
+        self.sorted_tf = np.concatenate([self.sorted_tf, tf[order]])[merged]
+        starts = np.flatnonzero(np.r_[True, self._sorted_term_of[1:] != self._sorted_term_of[:-1]])
+        self.sorted_terms = self._sorted_term_of[starts]
+        self.sorted_indptr = np.append(starts, len(self._sorted_term_of)).astype(np.int64)
+        self._new_tail()

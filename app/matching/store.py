@@ -47,7 +47,7 @@ class _Ids(dict[str, int]):
         return self.vocab.add_word(token)
 
 
-class _Growable:
+class Growable:
     """An append-only numpy array with amortised doubling; views of it stay valid snapshots
     (entries are never changed once written)."""
 
@@ -88,11 +88,11 @@ class Vocabulary:
         self.ids: dict[str, int] = _Ids(self)
         self.terms: list[str] = []
         self._subs: list[tuple[int, ...]] = []
-        self._kinds = _Growable(np.uint8)
-        self._first = _Growable(np.int32)  # first / last character of a word if Chinese
-        self._last = _Growable(np.int32)
-        self._sub_indptr = _Growable(np.int64, (0,))
-        self._sub_ids = _Growable(np.int32)
+        self._kinds = Growable(np.uint8)
+        self._first = Growable(np.int32)  # first / last character of a word if Chinese
+        self._last = Growable(np.int32)
+        self._sub_indptr = Growable(np.int64, (0,))
+        self._sub_ids = Growable(np.int32)
 
     def __len__(self) -> int:
         return len(self.terms)

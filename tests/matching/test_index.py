@@ -211,3 +211,81 @@ def test_searches_and_writes_during_background_merges(tokenizer: Tokenizer) -> N
     assert len(index) == len(expected) == 39
     got = [(m.key, round(m.score, 5)) for m in index.search(query, limit=10)]
     assert got == [(m.key, round(m.score, 5)) for m in expected.search(query, limit=10)]
+
+
+def test_a_deltas_sorted_postings_and_its_tail_give_the_same_answer(
+    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.matching.segments as segments
+
+    docs = [  # varied counts: titles weigh 2, descriptions repeat words
+        analyze({"title": t, "description": d * (1 + i % 3) + f"第{i}批次"}, tokenizer)
+        for i in range(12)
+        for t, d, _ in DOCS.values()
+        if i % 2 or "坩埚" in t
+    ]
+
+    def fill() -> MatchIndex:
+        index = MatchIndex(merge_threshold=10_000)
+        index.bulk_load([("seed", tokens(tokenizer, "氮化硼涂层"), {"org": "seed"})])
+        for i, doc in enumerate(docs):
+            index.upsert(f"d{i}", doc, {"org": i % 3})
+        for i in range(0, len(docs), 5):
+            index.remove(f"d{i}")
+        index.upsert("d1", tokens(tokenizer, "红外成像稳定平台"), {"org": 1})
+        return index
+
+    all_in_tail = fill()
+    monkeypatch.setattr(segments, "TAIL_ENTRIES", 40)
+    mostly_sorted = fill()
+    assert not len(all_in_tail._deltas[-1].sorted_terms)
+    assert len(mostly_sorted._deltas[-1].sorted_terms)
+    for text in ["热解氮化硼坩埚涂层", "红外成像", "杂粮食品开发与钢冶炼"]:
+        for where in (None, lambda meta: meta["org"] != 1):
+            query = tokens(tokenizer, text)
+            want = [
+                (m.key, round(m.score, 5), m.terms) for m in all_in_tail.search(query, where=where)
+            ]
+            got = [
+                (m.key, round(m.score, 5), m.terms)
+                for m in mostly_sorted.search(query, where=where)
+            ]
+            assert got == want
+            assert want
+
+
+def test_a_deltas_postings_are_every_word_and_bigram_feature_once(
+    tokenizer: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    import app.matching.segments as segments
+    from app.matching.scoring import CHAR
+
+    monkeypatch.setattr(segments, "TAIL_ENTRIES", 30)
+    index = MatchIndex(merge_threshold=10_000)
+    for i, (title, description, _) in enumerate(list(DOCS.values()) * 4):
+        doc = analyze({"title": title, "description": description * (1 + i % 3)}, tokenizer)
+        index.upsert(f"d{i}", doc, {})
+    delta = index._deltas[-1]
+    kinds = index._vocab.kinds
+    expected = sorted(
+        (term, row, tf)
+        for row, features in enumerate(delta.rows)
+        for term, tf in zip(features.ids.tolist(), features.tf.tolist(), strict=True)
+        if kinds[term] != CHAR
+    )
+    terms = np.repeat(delta.sorted_terms, np.diff(delta.sorted_indptr))
+    tail_terms, tail_rows, tail_tf = delta.tail()
+    got = sorted(
+        zip(
+            [*terms.tolist(), *tail_terms.tolist()],
+            [*delta.sorted_rows.tolist(), *tail_rows.tolist()],
+            [*delta.sorted_tf.tolist(), *tail_tf.tolist()],
+            strict=True,
+        )
+    )
+    assert len(delta.sorted_terms)
+    assert len(tail_terms)
+    assert np.all(np.diff(delta.sorted_terms) > 0)
+    assert got == expected

@@ -174,22 +174,39 @@ def test_warm_up_compiles_every_kernel_a_search_uses() -> None:
     )
 
 
-def test_delta_scores_sum_bm25_over_the_gathered_postings() -> None:
+def test_delta_scores_sum_bm25_over_the_sorted_postings_and_the_tail() -> None:
     rng = np.random.default_rng(12)
-    n_rows, counts = 40, np.array([5, 0, 17, 9], dtype=np.int64)
+    n_rows, n_query = 40, 6
+    query_ids = np.array([3, 8, 11, 20, 31, 40], dtype=np.int32)
+    views = np.array([0, 1, 1, 0, 2, 0], dtype=np.int64)  # a char term is never in postings
+    weights = rng.random(n_query).astype(np.float32)
+    counts = np.array([5, 0, 17, 9], dtype=np.int64)  # sorted part: query terms 0, 1, 2, 5
+    positions = np.array([0, 1, 2, 5], dtype=np.int64)
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
     rows = rng.integers(0, n_rows, counts.sum()).astype(np.int32)
     tf = (rng.integers(1, 4, counts.sum()) * 1.5).astype(np.float32)
-    views = np.array([0, 1, 1, 0], dtype=np.int64)
-    weights = rng.random(4).astype(np.float32)
+    tail_terms = rng.choice([3, 8, 20, 40, 7, 99], 30).astype(np.int32)  # 7, 99: not queried
+    tail_rows = rng.integers(0, n_rows, 30).astype(np.int32)
+    tail_tf = rng.integers(1, 3, 30).astype(np.float32)
     lengths = (rng.random((n_rows, 3)) * 200 + 1).astype(np.float32)
     averages = np.array([100, 150, 300], dtype=np.float32)
     alive = rng.random(n_rows) > 0.2
     config = DEFAULT_CONFIG
     got = kernels.delta_scores(
-        rows, tf, counts, views, weights, lengths, averages, alive, config.k1, config.b
-    )
-    term = np.repeat(np.arange(4), counts)
-    ratio = lengths[rows, views[term]] / averages[views[term]]
-    values = bm25_tf(tf, ratio, config) * weights[term]
-    expected = np.bincount(rows, weights=values, minlength=n_rows) * alive
+        starts, counts, positions, rows, tf, tail_terms, tail_rows, tail_tf,
+        kernels.term_table(query_ids), views, weights, lengths, averages, alive,
+        config.k1, config.b,
+    )  # fmt: skip
+    position = {int(t): i for i, t in enumerate(query_ids)}
+    tail_hit = np.array([int(t) in position for t in tail_terms])
+    term = np.concatenate(
+        [np.repeat(positions, counts), [position[int(t)] for t in tail_terms[tail_hit]]]
+    ).astype(np.int64)
+    all_rows = np.concatenate([rows, tail_rows[tail_hit]])
+    all_tf = np.concatenate([tf, tail_tf[tail_hit]])
+    ratio = lengths[all_rows, views[term]] / averages[views[term]]
+    values = bm25_tf(all_tf, ratio, config) * weights[term]
+    expected = np.bincount(all_rows, weights=values, minlength=n_rows) * alive
+    assert tail_hit.any()
+    assert not tail_hit.all()
     np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -12,6 +12,7 @@ import httpx2 as httpx
 import pytest
 
 from app.db import get_session_factory
+from app.matching import kernels
 from app.models import OrganizationKind
 from tests.factories import headers, make_capability, make_challenge, make_user
 
@@ -27,6 +28,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def two_servers(live_database: str) -> Iterator[tuple[str, str]]:
+    kernels.warm_up()  # compiled into numba's disk cache here, so the servers only load them
     env = {**os.environ, "DATABASE_URL": live_database, "LOG_LEVEL": "WARNING"}
     ports = [_free_port(), _free_port()]
     procs = [

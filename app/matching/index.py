@@ -302,14 +302,16 @@ class MatchIndex:
         scores, slots, parts = [], [], []
         if len(self._accumulator) != base.n_slots:
             self._accumulator = np.zeros(base.n_slots, dtype=np.float32)
-        picked = base_candidates(base, query, want, accept, dead, config, self._accumulator)
+        budget = config.budget(base.n_slots, len(self))
+        picked = base_candidates(base, query, want, accept, dead, budget, self._accumulator)
         if picked:
             slots.append(np.array(picked, dtype=np.int64))
             found, contributions = rescore_base(base, slots[-1], averages, query, config)
             scores.append(found)
             parts.append(contributions)
         for delta in self._deltas:
-            picked = delta_candidates(delta, query, want, accept, averages, config)
+            budget = config.budget(len(delta), len(self))
+            picked = delta_candidates(delta, query, want, accept, averages, config, budget)
             if picked:
                 slots.append(np.array([delta.slots[r] for r in picked], dtype=np.int64))
                 found, contributions = rescore_delta(delta, picked, averages, query, config)

@@ -215,16 +215,16 @@ def base_candidates(
     want: int,
     accept: Accept,
     dead: npt.NDArray[np.int64],
-    config: MatchConfig,
+    budget: int,
     scores: F32,
 ) -> list[int]:
-    """Slots of the base worth rescoring, best first by their word and bigram score.
+    """Slots of the base worth rescoring, best first by their word and bigram score, from
+    at most ``budget`` postings (and at least one term's).
 
     ``scores`` is a zeroed buffer of ``base.n_slots`` entries, left zeroed."""
     if base.n_docs == 0:
         return []
     use = (query.views != CHAR) & (query.ids < base.n_terms)
-    budget = max(config.postings_budget, int(config.postings_budget_per_doc * base.n_slots))
     ids, weights = query.ids[use].astype(np.int64), query.weights[use]
     lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
     order = np.argsort(-(weights * base.max_weight[ids]), kind="stable")
@@ -295,10 +295,11 @@ def delta_candidates(
     accept: Accept,
     averages: F32,
     config: MatchConfig,
+    budget: int,
 ) -> list[int]:
     """Rows of a delta worth rescoring, best first by their word and bigram score: the
-    sorted part's postings of the query's terms, rarest (highest weight) first, within the
-    same budget per document as the base; the short tail is read whole."""
+    sorted part's postings of the query's terms, rarest (highest weight) first, within
+    ``budget``; the short tail is read whole."""
     if not len(delta):
         return []
     use = np.flatnonzero(query.views != CHAR)
@@ -308,7 +309,6 @@ def delta_candidates(
     found = np.flatnonzero(terms[at] == query.ids[use]) if len(terms) else at[:0]
     starts = delta.sorted_indptr[at[found]]
     counts = delta.sorted_indptr[at[found] + 1] - starts
-    budget = max(config.postings_budget, int(config.postings_budget_per_doc * len(delta)))
     read = max(1, int(np.searchsorted(np.cumsum(counts), budget, side="right")))
     tail_terms, tail_rows, tail_tf = delta.tail()
     scores = kernels.delta_scores(

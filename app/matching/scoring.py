@@ -39,11 +39,19 @@ class MatchConfig:
     # Documents rescored exactly per query: max(candidates, candidates_per_result x limit).
     candidates: int = 30
     candidates_per_result: int = 4
-    # Postings of the base read per query to find candidates; the rarest (highest-bound)
-    # query terms are read first. Short queries read all their postings (exact); see
-    # docs/matching.md for the measured effect on long queries.
+    # Postings read per query to find candidates (split between the segments, see
+    # ``budget``); the rarest (highest-bound) query terms are read first. Short queries read
+    # all their postings (exact); see docs/matching.md for the effect on long queries.
     postings_budget: int = 200_000
     postings_budget_per_doc: float = 10.0
+
+    def budget(self, documents: int, total: int) -> int:
+        """Postings a segment of ``documents`` (of ``total`` in the index) reads per query:
+        its share of ``postings_budget``, or ``postings_budget_per_doc`` a document if that
+        is more. So a small index reads everything, whichever segments hold it, and a small
+        delta beside a large base reads no more per document than the base."""
+        share = self.postings_budget * min(1.0, documents / max(total, 1))
+        return int(max(share, self.postings_budget_per_doc * documents))
 
     def view_weights(self) -> F32:
         return np.array([1.0, self.bigram_weight, self.char_weight], dtype=np.float32)

@@ -14,6 +14,7 @@ change of the bureau's terms bumps `generation`, and every process then reloads 
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -164,7 +165,9 @@ def reset_runtimes() -> None:
 def warm_up(factory: Callable[[], Session]) -> None:
     """Load this process's index now (at start-up), not in the first request that needs it."""
     try:
+        started = time.perf_counter()
         kernels.warm_up()
+        logger.info("matcher kernels ready in %.1f s", time.perf_counter() - started)
         with factory() as session:
             caught_up(session)
     except Exception:  # a missing table or database: the first request will say so

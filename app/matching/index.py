@@ -299,24 +299,39 @@ class MatchIndex:
         accept = None if where is None else (lambda slot: bool(where(meta[slot])))  # type: ignore[arg-type]
         base = self._base
         dead = np.fromiter(self._base_dead, dtype=np.int64, count=len(self._base_dead))
-        scores, slots, parts = [], [], []
         if len(self._accumulator) != base.n_slots:
             self._accumulator = np.zeros(base.n_slots, dtype=np.float32)
         budget = config.budget(base.n_slots, len(self))
-        picked = base_candidates(base, query, want, accept, dead, budget, self._accumulator)
-        if picked:
-            slots.append(np.array(picked, dtype=np.int64))
-            found, contributions = rescore_base(base, slots[-1], averages, query, config)
-            scores.append(found)
-            parts.append(contributions)
+        found = base_candidates(base, query, want, accept, dead, budget, self._accumulator)
+        groups: list[tuple[DeltaSegment | None, list[int], npt.NDArray[np.float32]]] = [
+            (None, *found)
+        ]
         for delta in self._deltas:
             budget = config.budget(len(delta), len(self))
-            picked = delta_candidates(delta, query, want, accept, averages, config, budget)
-            if picked:
-                slots.append(np.array([delta.slots[r] for r in picked], dtype=np.int64))
-                found, contributions = rescore_delta(delta, picked, averages, query, config)
-                scores.append(found)
-                parts.append(contributions)
+            found = delta_candidates(delta, query, want, accept, averages, config, budget)
+            groups.append((delta, *found))
+        groups = [group for group in groups if group[1]]
+        if len(groups) > 1:  # only the best ``want`` of all segments' candidates are rescored
+            everyone = np.concatenate([group[2] for group in groups])
+            keep = np.zeros(len(everyone), dtype=np.bool_)
+            keep[np.argsort(-everyone, kind="stable")[:want]] = True
+            kept = np.split(keep, np.cumsum([len(group[1]) for group in groups])[:-1])
+            groups = [
+                (segment, [item for item, k in zip(items, flags, strict=True) if k], first)
+                for (segment, items, first), flags in zip(groups, kept, strict=True)
+            ]
+        scores, slots, parts = [], [], []
+        for segment, items, _ in groups:
+            if not items:
+                continue
+            if segment is None:
+                slots.append(np.array(items, dtype=np.int64))
+                found_scores, contributions = rescore_base(base, slots[-1], averages, query, config)
+            else:
+                slots.append(np.array([segment.slots[r] for r in items], dtype=np.int64))
+                found_scores, contributions = rescore_delta(segment, items, averages, query, config)
+            scores.append(found_scores)
+            parts.append(contributions)
         if not scores:
             return np.zeros(0), np.zeros(0, np.int64), np.zeros((0, len(query.ids)), np.float32)
         all_scores = np.concatenate(scores)

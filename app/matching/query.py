@@ -217,13 +217,13 @@ def base_candidates(
     dead: npt.NDArray[np.int64],
     budget: int,
     scores: F32,
-) -> list[int]:
-    """Slots of the base worth rescoring, best first by their word and bigram score, from
+) -> tuple[list[int], F32]:
+    """Slots of the base worth rescoring, best first, and their word and bigram scores, from
     at most ``budget`` postings (and at least one term's).
 
     ``scores`` is a zeroed buffer of ``base.n_slots`` entries, left zeroed."""
     if base.n_docs == 0:
-        return []
+        return [], np.zeros(0, np.float32)
     use = (query.views != CHAR) & (query.ids < base.n_terms)
     ids, weights = query.ids[use].astype(np.int64), query.weights[use]
     lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
@@ -236,7 +236,8 @@ def base_candidates(
     try:
         if len(dead):
             scores[dead] = 0.0
-        return _pick(scores, want, accept, int)
+        picked = _pick(scores, want, accept, int)
+        return picked, scores[picked]
     finally:
         scores[:] = 0.0
 
@@ -296,12 +297,12 @@ def delta_candidates(
     averages: F32,
     config: MatchConfig,
     budget: int,
-) -> list[int]:
-    """Rows of a delta worth rescoring, best first by their word and bigram score: the
+) -> tuple[list[int], F32]:
+    """Rows of a delta worth rescoring, best first, and their word and bigram scores: the
     sorted part's postings of the query's terms, rarest (highest weight) first, within
     ``budget``; the short tail is read whole."""
     if not len(delta):
-        return []
+        return [], np.zeros(0, np.float32)
     use = np.flatnonzero(query.views != CHAR)
     use = use[np.argsort(-query.weights[use], kind="stable")]
     terms = delta.sorted_terms
@@ -329,7 +330,8 @@ def delta_candidates(
         config.k1,
         config.b,
     )
-    return _pick(scores, want, accept, delta.slots.__getitem__)
+    picked = _pick(scores, want, accept, delta.slots.__getitem__)
+    return picked, scores[picked]
 
 
 def explain(query: Query, contributions: F32, top: int) -> list[list[tuple[str, float]]]:

@@ -3,9 +3,10 @@
     .venv/bin/python scripts/bench_delta.py [--size 100000] [--deltas 0,200,1000,1999]
 
 Builds the benchmark's synthetic corpus (``app.matching.bench``), then for each delta size
-upserts documents until the delta holds that many (no merge runs: the threshold is 2,000)
-and times 200 top-10 searches after 20 untimed ones. Prints one JSON line per delta size;
-progress goes to stderr.
+upserts documents until the delta holds that many (no merge runs: the threshold is 2,000),
+timing each upsert (tokens given; the delta's tail merges included), and times 200 top-10
+searches after 20 untimed ones. Prints one JSON line per delta size; progress goes to
+stderr.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     queries = [corpus.query() for _ in range(args.queries)]
     added = 0
     for target in (int(d) for d in args.deltas.split(",") if d):
+        upserts = []
         while added < target:
-            index.upsert(f"new{added}", corpus.document(200), {})
+            doc = corpus.document(200)
+            started = time.perf_counter()
+            index.upsert(f"new{added}", doc, {})
+            upserts.append((time.perf_counter() - started) * 1000)
             added += 1
         for query in queries[:20]:
             index.search(query, limit=10)
@@ -55,11 +60,19 @@ def main(argv: list[str] | None = None) -> None:
             index.search(query, limit=10)
             latencies.append((time.perf_counter() - started) * 1000)
         p50, p99 = np.percentile(latencies, [50, 99])
-        line = {
+        line: dict[str, object] = {
             "base": args.size,
             "delta": added,
             "search_ms": {"p50": round(p50, 3), "p99": round(p99, 3)},
         }
+        if upserts:  # the upserts that grew the delta to this size (tail merges included)
+            u50, u99 = np.percentile(upserts, [50, 99])
+            line["upsert_ms"] = {
+                "count": len(upserts),
+                "p50": round(u50, 3),
+                "p99": round(u99, 3),
+                "max": round(max(upserts), 3),
+            }
         print(json.dumps(line), flush=True)
 
 

@@ -277,6 +277,43 @@ def explain(
     return words, values, totals
 
 
+@njit(cache=True, nogil=True)
+def merge_postings(
+    terms_a: I32,
+    rows_a: I32,
+    tf_a: F32,
+    terms_b: I32,
+    rows_b: I32,
+    tf_b: F32,
+    terms: I32,
+    rows: I32,
+    tf: F32,
+    distinct: I32,
+    indptr: I64,
+) -> int:
+    """Two lists of postings, each ordered by term, merged into one ordered by term (``a``'s
+    first among equal terms), written to the given arrays (long enough; reused, so a merge
+    touches no new memory): (term, row, count) per posting, then the distinct terms and
+    where each one's postings start (CSR ``indptr``). One linear pass; returns the number
+    of distinct terms."""
+    n_a, n_b = len(terms_a), len(terms_b)
+    i = j = 0
+    n_distinct = 0
+    for k in range(n_a + n_b):
+        if j == n_b or (i < n_a and terms_a[i] <= terms_b[j]):
+            terms[k], rows[k], tf[k] = terms_a[i], rows_a[i], tf_a[i]
+            i += 1
+        else:
+            terms[k], rows[k], tf[k] = terms_b[j], rows_b[j], tf_b[j]
+            j += 1
+        if k == 0 or terms[k] != terms[k - 1]:
+            distinct[n_distinct] = terms[k]
+            indptr[n_distinct] = k
+            n_distinct += 1
+    indptr[n_distinct] = n_a + n_b
+    return n_distinct
+
+
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel with the types searches use."""
     i64, i32 = np.zeros(2, np.int64), np.zeros(2, np.int32)
@@ -292,3 +329,6 @@ def warm_up() -> None:
     postings = (i64, i64, i64, i32, f32)  # sorted part: starts, counts, positions, rows, tf
     tail = (i32, i32, f32)
     delta_scores(*postings, *tail, table, i64, f32, lengths, averages, flags, 1.2, 0.75)
+    merge_postings(
+        i32, i32, f32, i32, i32, f32, i32.copy(), i32.copy(), f32.copy(), i32.copy(), i64
+    )

@@ -210,3 +210,28 @@ def test_delta_scores_sum_bm25_over_the_sorted_postings_and_the_tail() -> None:
     assert tail_hit.any()
     assert not tail_hit.all()
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (0, 7), (9, 0), (300, 40), (40, 300)])
+def test_merge_postings_is_a_stable_merge_by_term_with_its_csr(sizes: tuple[int, int]) -> None:
+    rng = np.random.default_rng(sum(sizes))
+
+    def run(n: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        terms = np.sort(rng.integers(0, 50, n)).astype(np.int32)
+        return terms, rng.integers(0, 1000, n).astype(np.int32), rng.random(n).astype(np.float32)
+
+    a, b = run(sizes[0]), run(sizes[1])
+    n = sum(sizes)
+    spare = 5  # output buffers longer than needed, as the delta's are
+    terms, rows = np.full(n + spare, -7, np.int32), np.full(n + spare, -7, np.int32)
+    tf, distinct = np.zeros(n + spare, np.float32), np.zeros(n + spare, np.int32)
+    indptr = np.zeros(n + spare + 1, np.int64)
+    n_distinct = kernels.merge_postings(*a, *b, terms, rows, tf, distinct, indptr)
+    terms, rows, tf = terms[:n], rows[:n], tf[:n]
+    distinct, indptr = distinct[:n_distinct], indptr[: n_distinct + 1]
+    order = np.argsort(np.concatenate([a[0], b[0]]), kind="stable")  # a's first among ties
+    assert np.array_equal(terms, np.concatenate([a[0], b[0]])[order])
+    assert np.array_equal(rows, np.concatenate([a[1], b[1]])[order])
+    assert np.array_equal(tf, np.concatenate([a[2], b[2]])[order])
+    assert np.array_equal(distinct, np.unique(terms))
+    assert np.array_equal(np.repeat(distinct, np.diff(indptr)), terms)

@@ -280,38 +280,43 @@ def explain(
 @njit(cache=True, nogil=True)
 def merge_postings(
     terms_a: I32,
+    indptr_a: I64,
     rows_a: I32,
     tf_a: F32,
     terms_b: I32,
+    indptr_b: I64,
     rows_b: I32,
     tf_b: F32,
     terms: I32,
+    indptr: I64,
     rows: I32,
     tf: F32,
-    distinct: I32,
-    indptr: I64,
 ) -> int:
-    """Two lists of postings, each ordered by term, merged into one ordered by term (``a``'s
-    first among equal terms), written to the given arrays (long enough; reused, so a merge
-    touches no new memory): (term, row, count) per posting, then the distinct terms and
-    where each one's postings start (CSR ``indptr``). One linear pass; returns the number
-    of distinct terms."""
+    """Two sets of postings grouped by term (CSR: distinct ascending ``terms_*``, each one's
+    postings from ``indptr_*``) merged into one, ``a``'s postings first for a shared term,
+    written to the given arrays (long enough; reused, so a merge touches no new memory).
+    A pass over the distinct terms, copying each group whole; returns the number of
+    distinct terms."""
     n_a, n_b = len(terms_a), len(terms_b)
-    i = j = 0
-    n_distinct = 0
-    for k in range(n_a + n_b):
-        if j == n_b or (i < n_a and terms_a[i] <= terms_b[j]):
-            terms[k], rows[k], tf[k] = terms_a[i], rows_a[i], tf_a[i]
+    i = j = n = at = 0
+    while i < n_a or j < n_b:
+        take_a = j == n_b or (i < n_a and terms_a[i] <= terms_b[j])
+        take_b = i == n_a or (j < n_b and terms_b[j] <= terms_a[i])
+        terms[n] = terms_a[i] if take_a else terms_b[j]
+        indptr[n] = at
+        n += 1
+        if take_a:
+            for k in range(indptr_a[i], indptr_a[i + 1]):
+                rows[at], tf[at] = rows_a[k], tf_a[k]
+                at += 1
             i += 1
-        else:
-            terms[k], rows[k], tf[k] = terms_b[j], rows_b[j], tf_b[j]
+        if take_b:
+            for k in range(indptr_b[j], indptr_b[j + 1]):
+                rows[at], tf[at] = rows_b[k], tf_b[k]
+                at += 1
             j += 1
-        if k == 0 or terms[k] != terms[k - 1]:
-            distinct[n_distinct] = terms[k]
-            indptr[n_distinct] = k
-            n_distinct += 1
-    indptr[n_distinct] = n_a + n_b
-    return n_distinct
+    indptr[n] = at
+    return n
 
 
 def warm_up() -> None:
@@ -329,6 +334,5 @@ def warm_up() -> None:
     postings = (i64, i64, i64, i32, f32)  # sorted part: starts, counts, positions, rows, tf
     tail = (i32, i32, f32)
     delta_scores(*postings, *tail, table, i64, f32, lengths, averages, flags, 1.2, 0.75)
-    merge_postings(
-        i32, i32, f32, i32, i32, f32, i32.copy(), i32.copy(), f32.copy(), i32.copy(), i64
-    )
+    csr = (i32[:1], i64, i32, f32)  # one term, postings 0..0
+    merge_postings(*csr, *csr, i32.copy(), i64.copy(), i32.copy(), f32.copy())

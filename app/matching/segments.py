@@ -173,17 +173,19 @@ class BaseSegment:
 
 
 class _SortedPostings:
-    """Postings ordered by term in buffers of a fixed capacity: per posting its term, row and
-    count; per distinct term where its postings start."""
+    """Postings grouped by term (CSR) in buffers of a fixed capacity: the distinct terms,
+    ascending, where each one's postings start, and per posting its row and count."""
 
     def __init__(self, capacity: int) -> None:
         self.terms = np.zeros(capacity, dtype=np.int32)
+        self.indptr = np.zeros(capacity + 1, dtype=np.int64)
         self.rows = np.zeros(capacity, dtype=np.int32)
         self.tf = np.zeros(capacity, dtype=np.float32)
-        self.distinct = np.zeros(capacity, dtype=np.int32)
-        self.indptr = np.zeros(capacity + 1, dtype=np.int64)
-        self.n = 0
-        self.n_distinct = 0
+        self.n_terms = 0
+
+    @property
+    def n(self) -> int:
+        return int(self.indptr[self.n_terms])
 
 
 TAIL_ENTRIES = 16_384  # DeltaSegment: postings kept unsorted before they join the sorted part
@@ -250,12 +252,12 @@ class DeltaSegment:
     @property
     def sorted_terms(self) -> I32:
         """The sorted part's distinct terms, ascending."""
-        return self._sorted.distinct[: self._sorted.n_distinct]
+        return self._sorted.terms[: self._sorted.n_terms]
 
     @property
     def sorted_indptr(self) -> I64:
         """Where each of ``sorted_terms``'s postings start in ``sorted_rows``/``sorted_tf``."""
-        return self._sorted.indptr[: self._sorted.n_distinct + 1]
+        return self._sorted.indptr[: self._sorted.n_terms + 1]
 
     @property
     def sorted_rows(self) -> I32:
@@ -268,23 +270,25 @@ class DeltaSegment:
     def _merge_tail(self) -> None:
         terms, rows, tf = self.tail()
         order = np.argsort(terms, kind="stable")  # rows stay ascending within a term
+        terms, rows, tf = terms[order], rows[order], tf[order]
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
         old, new = self._sorted, self._spare
         n = old.n + len(terms)
-        if len(new.terms) < n:
-            new = _SortedPostings(max(n, 2 * len(new.terms)))
-        new.n_distinct = kernels.merge_postings(
-            old.terms[: old.n],
-            old.rows[: old.n],
-            old.tf[: old.n],
-            terms[order],
-            rows[order],
-            tf[order],
+        if len(new.rows) < n:
+            new = _SortedPostings(max(n, 2 * len(new.rows)))
+        new.n_terms = kernels.merge_postings(
+            self.sorted_terms,
+            self.sorted_indptr,
+            self.sorted_rows,
+            self.sorted_tf,
+            terms[starts],
+            np.append(starts, len(terms)).astype(np.int64),
+            rows,
+            tf,
             new.terms,
+            new.indptr,
             new.rows,
             new.tf,
-            new.distinct,
-            new.indptr,
         )
-        new.n = n
         self._sorted, self._spare = new, old
         self._new_tail()

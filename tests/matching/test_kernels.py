@@ -213,25 +213,30 @@ def test_delta_scores_sum_bm25_over_the_sorted_postings_and_the_tail() -> None:
 
 
 @pytest.mark.parametrize("sizes", [(0, 0), (0, 7), (9, 0), (300, 40), (40, 300)])
-def test_merge_postings_is_a_stable_merge_by_term_with_its_csr(sizes: tuple[int, int]) -> None:
+def test_merge_postings_merges_two_csrs_by_term(sizes: tuple[int, int]) -> None:
     rng = np.random.default_rng(sum(sizes))
 
-    def run(n: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
-        terms = np.sort(rng.integers(0, 50, n)).astype(np.int32)
-        return terms, rng.integers(0, 1000, n).astype(np.int32), rng.random(n).astype(np.float32)
+    def csr(n: int) -> tuple[npt.NDArray[np.int32], ...]:
+        terms = np.sort(rng.integers(0, 50, n)).astype(np.int32)  # one per posting
+        starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if n else terms[:0]
+        return (
+            terms[starts],
+            np.append(starts, n).astype(np.int64),
+            rng.integers(0, 1000, n).astype(np.int32),
+            rng.random(n).astype(np.float32),
+            terms,
+        )
 
-    a, b = run(sizes[0]), run(sizes[1])
-    n = sum(sizes)
-    spare = 5  # output buffers longer than needed, as the delta's are
-    terms, rows = np.full(n + spare, -7, np.int32), np.full(n + spare, -7, np.int32)
-    tf, distinct = np.zeros(n + spare, np.float32), np.zeros(n + spare, np.int32)
-    indptr = np.zeros(n + spare + 1, np.int64)
-    n_distinct = kernels.merge_postings(*a, *b, terms, rows, tf, distinct, indptr)
-    terms, rows, tf = terms[:n], rows[:n], tf[:n]
-    distinct, indptr = distinct[:n_distinct], indptr[: n_distinct + 1]
-    order = np.argsort(np.concatenate([a[0], b[0]]), kind="stable")  # a's first among ties
-    assert np.array_equal(terms, np.concatenate([a[0], b[0]])[order])
-    assert np.array_equal(rows, np.concatenate([a[1], b[1]])[order])
-    assert np.array_equal(tf, np.concatenate([a[2], b[2]])[order])
-    assert np.array_equal(distinct, np.unique(terms))
-    assert np.array_equal(np.repeat(distinct, np.diff(indptr)), terms)
+    a, b = csr(sizes[0]), csr(sizes[1])
+    n, spare = sum(sizes), 5  # output buffers longer than needed, as the delta's are
+    terms, indptr = np.full(n + spare, -7, np.int32), np.zeros(n + spare + 1, np.int64)
+    rows, tf = np.full(n + spare, -7, np.int32), np.zeros(n + spare, np.float32)
+    n_terms = kernels.merge_postings(*a[:4], *b[:4], terms, indptr, rows, tf)
+    per_posting = np.concatenate([a[4], b[4]])
+    order = np.argsort(per_posting, kind="stable")  # a's postings first for a shared term
+    assert np.array_equal(terms[:n_terms], np.unique(per_posting))
+    assert np.array_equal(
+        np.repeat(terms[:n_terms], np.diff(indptr[: n_terms + 1])), per_posting[order]
+    )
+    assert np.array_equal(rows[:n], np.concatenate([a[2], b[2]])[order])
+    assert np.array_equal(tf[:n], np.concatenate([a[3], b[3]])[order])

@@ -34,7 +34,6 @@ from app.matching.store import DocFeatures, Vocabulary, doc_features, encode_bul
 logger = logging.getLogger(__name__)
 
 Where = Callable[[Mapping[str, object]], bool]
-I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 ENCODE_CHUNK = 20_000
 

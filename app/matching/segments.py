@@ -20,7 +20,6 @@ from app.matching.store import DocFeatures, Growable, ranges
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
-F16 = npt.NDArray[np.float16]
 Table = tuple[int, I64, I32, npt.NDArray[np.uint8], I32, I32]
 
 CHUNK = 32_768  # documents expanded at once while building (bounds the build's memory)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Load the match index in the background at start, so no request waits for it.
     match_warmup: bool = True
+    # Threads per search: 2 splits a search's postings and rescoring with a helper thread;
+    # unset: 2 where the process may use two cores or more.
+    match_threads: int | None = Field(default=None, ge=1, le=2)
     # argon2id at OWASP's minimum: m = 19 MiB, t = 2, p = 1.
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2

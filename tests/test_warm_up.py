@@ -38,3 +38,33 @@ def test_warm_up_on_a_database_without_tables_logs_and_carries_on(
     with caplog.at_level(logging.ERROR, logger="app.services.match_sync"):
         match_sync.warm_up(factory)  # no exception
     assert any("warm-up failed" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(("setting", "threads"), [("1", 1), ("2", 2), (None, None)])
+def test_match_threads_setting_reaches_every_index(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, threads: int | None
+) -> None:
+    from app.config import get_settings
+    from app.matching.helper import default_threads
+
+    if setting is None:
+        monkeypatch.delenv("MATCH_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("MATCH_THREADS", setting)
+    get_settings.cache_clear()
+    try:
+        runtime = match_sync.Runtime()
+    finally:
+        get_settings.cache_clear()
+    expected = default_threads() if threads is None else threads
+    assert {index.threads for index in runtime.indexes.values()} == {expected}
+
+
+def test_match_threads_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    monkeypatch.setenv("MATCH_THREADS", "3")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from app.matching.helper import default_threads
 from app.matching.query import (
     Query,
     base_candidates,
@@ -50,9 +51,17 @@ class Match:
 class MatchIndex:
     """A thread-safe, incrementally updated index of one kind of document."""
 
-    def __init__(self, config: MatchConfig = DEFAULT_CONFIG, *, merge_threshold: int = 2_000):
+    def __init__(
+        self,
+        config: MatchConfig = DEFAULT_CONFIG,
+        *,
+        merge_threshold: int = 2_000,
+        threads: int | None = None,
+    ) -> None:
         self.config = config
         self.merge_threshold = merge_threshold
+        # 2: a search's postings and rescoring are split with a helper thread (helper.py).
+        self.threads = default_threads() if threads is None else threads
         self._lock = threading.RLock()
         self._vocab = Vocabulary()
         self._df = np.zeros(1024, dtype=np.int32)
@@ -301,7 +310,9 @@ class MatchIndex:
         if len(self._accumulator) != base.n_slots:
             self._accumulator = np.zeros(base.n_slots, dtype=np.float32)
         budget = config.budget(base.n_slots, len(self))
-        found = base_candidates(base, query, want, accept, dead, budget, self._accumulator)
+        found = base_candidates(
+            base, query, want, accept, dead, budget, self._accumulator, self.threads
+        )
         groups: list[tuple[DeltaSegment | None, list[int], npt.NDArray[np.float32]]] = [
             (None, *found)
         ]
@@ -325,7 +336,9 @@ class MatchIndex:
                 continue
             if segment is None:
                 slots.append(np.array(items, dtype=np.int64))
-                found_scores, contributions = rescore_base(base, slots[-1], averages, query, config)
+                found_scores, contributions = rescore_base(
+                    base, slots[-1], averages, query, config, self.threads
+                )
             else:
                 slots.append(np.array([segment.slots[r] for r in items], dtype=np.int64))
                 found_scores, contributions = rescore_delta(segment, items, averages, query, config)

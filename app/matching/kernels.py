@@ -23,12 +23,26 @@ Bools = npt.NDArray[np.bool_]
 
 @njit(cache=True, nogil=True)
 def accumulate(
-    term_indptr: I64, post_docs: I32, post_weights: F32, terms: I64, weights: F32, out: F32
+    term_indptr: I64,
+    post_docs: I32,
+    post_weights: F32,
+    terms: I64,
+    weights: F32,
+    out: F32,
+    lo: int,
+    hi: int,
 ) -> None:
-    """``out[doc] += weight x posting weight`` over every posting of the given terms."""
+    """``out[doc] += weight x posting weight`` over the given terms' postings whose document
+    is in ``[lo, hi)`` (each term's postings are in ascending document order, so the range's
+    are found by binary search: two threads can each take half of the documents)."""
     for i in range(len(terms)):
         term, weight = terms[i], weights[i]
-        for j in range(term_indptr[term], term_indptr[term + 1]):
+        start, end = term_indptr[term], term_indptr[term + 1]
+        if lo > 0:
+            start += np.searchsorted(post_docs[start:end], lo)
+        if hi < len(out):
+            end = start + np.searchsorted(post_docs[start:end], hi)
+        for j in range(start, end):
             out[post_docs[j]] += weight * post_weights[j]
 
 
@@ -324,7 +338,7 @@ def warm_up() -> None:
     i64, i32 = np.zeros(2, np.int64), np.zeros(2, np.int32)
     f32, flags = np.zeros(2, np.float32), np.zeros(2, np.bool_)
     lengths, averages = np.ones((2, 3), np.float32), np.ones(3, np.float32)
-    accumulate(i64, i32, f32, i64, f32, f32.copy())
+    accumulate(i64, i32, f32, i64, f32, f32.copy(), 0, 2)
     best(f32, 1)
     table = term_table(i32)
     counts = base_counts(i64, i64, i32, f32, flags, i64, i32, table, 1)

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from app.matching import kernels
 from app.matching.features import FIELD_WEIGHTS
+from app.matching.helper import HELPER
 from app.matching.scoring import BIGRAM, CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
 from app.matching.segments import BaseSegment, DeltaSegment
 from app.matching.store import Vocabulary, bigram_names, is_han, ranges, token_terms
@@ -27,6 +28,9 @@ I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Accept = Callable[[int], bool] | None
+# Below these, a search's step is done faster than a helper thread is handed half of it.
+PARALLEL_POSTINGS = 50_000
+PARALLEL_RESCORE = 16  # documents
 
 
 @dataclass(frozen=True)
@@ -196,15 +200,20 @@ def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]
     return out
 
 
-def _pick(scores: F32, want: int, accept: Accept, slot_of: Callable[[int], int]) -> list[int]:
-    """The ``want`` best positive scores whose documents pass ``accept``, best first: the
-    best ``8 x want`` are tried first, then (if the filter rejected too many) all of them."""
-    if accept is None:
-        return _take(kernels.best(scores, want), want, None, slot_of)
-    first = max(want * 8, 256)
-    ordered = kernels.best(scores, first)
-    taken = _take(ordered, want, accept, slot_of)
-    if len(taken) < want and len(ordered) == first:
+def _tried(want: int, accept: Accept) -> int:
+    """How many of the best scores ``_pick`` looks at first: ``want``, or with a filter the
+    best ``8 x want`` (at least 256)."""
+    return want if accept is None else max(want * 8, 256)
+
+
+def _pick(
+    first: I64, scores: F32, want: int, accept: Accept, slot_of: Callable[[int], int]
+) -> list[int]:
+    """The ``want`` best positive scores whose documents pass ``accept``, best first, from
+    ``first`` (the best ``_tried(want, accept)`` of ``scores``, best first), or from all of
+    ``scores`` if the filter rejected too many of those."""
+    taken = _take(first, want, accept, slot_of)
+    if len(taken) < want and accept is not None and len(first) == _tried(want, accept):
         taken = _take(kernels.best(scores, len(scores)), want, accept, slot_of)
     return taken
 
@@ -217,9 +226,11 @@ def base_candidates(
     dead: npt.NDArray[np.int64],
     budget: int,
     scores: F32,
+    threads: int = 1,
 ) -> tuple[list[int], F32]:
     """Slots of the base worth rescoring, best first, and their word and bigram scores, from
-    at most ``budget`` postings (and at least one term's).
+    at most ``budget`` postings (and at least one term's). With ``threads`` 2, a helper
+    thread reads the postings of the upper half of the slots (``helper.py``).
 
     ``scores`` is a zeroed buffer of ``base.n_slots`` entries, left zeroed."""
     if base.n_docs == 0:
@@ -229,36 +240,62 @@ def base_candidates(
     lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
     order = np.argsort(-(weights * base.max_weight[ids]), kind="stable")
     spent = np.cumsum(lengths[order])
-    chosen = order[: max(1, int(np.searchsorted(spent, budget, side="right")))]
-    kernels.accumulate(
-        base.term_indptr, base.post_docs, base.post_weights, ids[chosen], weights[chosen], scores
-    )
+    read = min(max(1, int(np.searchsorted(spent, budget, side="right"))), len(spent))
+    terms, term_weights = ids[order[:read]], weights[order[:read]]
+    tried = _tried(want, accept)
+
+    def best_in(lo: int, hi: int) -> I64:
+        kernels.accumulate(
+            base.term_indptr, base.post_docs, base.post_weights, terms, term_weights, scores, lo, hi
+        )
+        scores[dead[(dead >= lo) & (dead < hi)]] = 0.0
+        return kernels.best(scores[lo:hi], tried) + lo
+
     try:
-        if len(dead):
-            scores[dead] = 0.0
-        picked = _pick(scores, want, accept, int)
+        n = base.n_slots
+        if threads > 1 and read and spent[read - 1] >= PARALLEL_POSTINGS:
+            low, high = HELPER.both(lambda: best_in(0, n // 2), lambda: best_in(n // 2, n))
+            found = np.concatenate([low, high])
+            first = found[np.lexsort((found, -scores[found]))][:tried]
+        else:
+            first = best_in(0, n)
+        picked = _pick(first, scores, want, accept, int)
         return picked, scores[picked]
     finally:
         scores[:] = 0.0
 
 
 def rescore_base(
-    base: BaseSegment, slots: I64, averages: F32, query: Query, config: MatchConfig
+    base: BaseSegment,
+    slots: I64,
+    averages: F32,
+    query: Query,
+    config: MatchConfig,
+    threads: int = 1,
 ) -> tuple[F64, F32]:
     """Exact scores of these slots over all three views and every query term, and the
-    matrix of per-(document, query term) contributions (for explanations)."""
-    counts = kernels.base_counts(
-        slots,
-        base.doc_indptr,
-        base.doc_terms,
-        base.doc_tf,
-        base.doc_word,
-        base.sub_indptr,
-        base.sub_ids,
-        query.table,
-        len(query.ids),
-    )
-    return _bm25(counts, base.lengths[slots], averages, query, config)
+    matrix of per-(document, query term) contributions (for explanations). With ``threads``
+    2, a helper thread rescores half of them."""
+
+    def rescore(part: I64) -> tuple[F64, F32]:
+        counts = kernels.base_counts(
+            part,
+            base.doc_indptr,
+            base.doc_terms,
+            base.doc_tf,
+            base.doc_word,
+            base.sub_indptr,
+            base.sub_ids,
+            query.table,
+            len(query.ids),
+        )
+        return _bm25(counts, base.lengths[part], averages, query, config)
+
+    if threads < 2 or len(slots) < PARALLEL_RESCORE:
+        return rescore(slots)
+    half = len(slots) // 2
+    low, high = HELPER.both(lambda: rescore(slots[:half]), lambda: rescore(slots[half:]))
+    return np.concatenate([low[0], high[0]]), np.concatenate([low[1], high[1]])
 
 
 def rescore_delta(
@@ -330,7 +367,8 @@ def delta_candidates(
         config.k1,
         config.b,
     )
-    picked = _pick(scores, want, accept, delta.slots.__getitem__)
+    first = kernels.best(scores, _tried(want, accept))
+    picked = _pick(first, scores, want, accept, delta.slots.__getitem__)
     return picked, scores[picked]
 
 

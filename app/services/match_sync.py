@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, inspect, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
+from app.config import get_settings
 from app.matching import MatchIndex, Tokenizer, analyze, analyze_many, kernels
 from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
 
@@ -77,7 +78,7 @@ class Runtime:
         self.generation = -1  # of the indexes
         self.tokenizer_generation = -1
         self.tokenizer = tokenizer_for(())
-        self.indexes = {kind: MatchIndex() for kind in KINDS.values()}
+        self.indexes = _new_indexes()
 
     def current_tokenizer(self, connection: Connection) -> Tokenizer:
         """The tokenizer with the bureau's terms as the database has them now."""
@@ -109,7 +110,7 @@ class Runtime:
     def _reload(self, connection: Connection) -> None:
         self.current_tokenizer(connection)
         rows = connection.execute(_DOCUMENTS).all()  # tombstones too: they carry numbers
-        self.indexes = {kind: MatchIndex() for kind in KINDS.values()}
+        self.indexes = _new_indexes()
         for kind, index in self.indexes.items():
             index.bulk_load(
                 (str(r.object_id), r.tokens, r.meta) for r in rows if r.kind == kind and r.tokens
@@ -118,6 +119,11 @@ class Runtime:
         self.generation = self.tokenizer_generation
         gc.freeze()  # the loaded index is long-lived: keep the collector from rescanning it
         logger.info("match index loaded: %d documents, generation %d", len(rows), self.generation)
+
+
+def _new_indexes() -> dict[str, MatchIndex]:
+    threads = get_settings().match_threads
+    return {kind: MatchIndex(threads=threads) for kind in KINDS.values()}
 
 
 _DOCUMENTS = select(

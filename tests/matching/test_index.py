@@ -289,3 +289,27 @@ def test_a_deltas_postings_are_every_word_and_bigram_feature_once(
     assert len(tail_terms)
     assert np.all(np.diff(delta.sorted_terms) > 0)
     assert got == expected
+
+
+def test_two_threads_give_the_answers_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.matching.query as query_module
+    from app.matching.bench import Corpus
+
+    monkeypatch.setattr(query_module, "PARALLEL_POSTINGS", 0)  # split even tiny searches
+    monkeypatch.setattr(query_module, "PARALLEL_RESCORE", 2)
+    corpus = Corpus(vocabulary_size=3_000, seed=11)
+    docs = list(corpus.documents(3_001))  # an odd number: the halves differ in size
+    queries = [corpus.query(length) for length in (3, 20, 400, *[150] * 12)]
+    queries += [docs[1499][1], docs[1500][1]]  # the documents on either side of the split
+    edited = corpus.document(300)
+    one, two = MatchIndex(threads=1), MatchIndex(threads=2)
+    for index in (one, two):
+        index.bulk_load(docs)
+        for i in range(0, 3_001, 7):
+            index.remove(f"d{i}")  # dead slots in both halves
+        index.upsert("d2", edited, {"org": 3})
+    for query in queries:
+        for where in (None, lambda meta: meta["org"] % 5 == 0):
+            want = one.search(query, limit=20, where=where)
+            assert two.search(query, limit=20, where=where) == want
+            assert want

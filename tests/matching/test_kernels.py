@@ -45,11 +45,30 @@ def test_accumulate_equals_a_sparse_product() -> None:
     terms = rng.choice(n_terms, 30, replace=False).astype(np.int64)
     weights = rng.random(30).astype(np.float32)
     out = np.zeros(n_docs, dtype=np.float32)
-    kernels.accumulate(
-        matrix.indptr.astype(np.int64), matrix.indices, matrix.data, terms, weights, out
-    )
+    indptr = matrix.indptr.astype(np.int64)
+    kernels.accumulate(indptr, matrix.indices, matrix.data, terms, weights, out, 0, n_docs)
     expected = matrix[terms].T @ weights
     np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("split", [0, 1, 137, 250, 499, 500])
+def test_accumulate_over_a_range_of_documents_touches_only_those(split: int) -> None:
+    rng = np.random.default_rng(split)
+    n_docs, n_terms = 500, 80
+    matrix = sp.random(n_terms, n_docs, density=0.1, format="csr", random_state=3, dtype=np.float32)
+    matrix.sort_indices()  # each term's postings in ascending document order, as the base's
+    terms = rng.choice(n_terms, 30, replace=False).astype(np.int64)
+    weights = rng.random(30).astype(np.float32)
+    indptr = matrix.indptr.astype(np.int64)
+    whole = np.zeros(n_docs, dtype=np.float32)
+    kernels.accumulate(indptr, matrix.indices, matrix.data, terms, weights, whole, 0, n_docs)
+    low = np.zeros(n_docs, dtype=np.float32)
+    kernels.accumulate(indptr, matrix.indices, matrix.data, terms, weights, low, 0, split)
+    high = np.zeros(n_docs, dtype=np.float32)
+    kernels.accumulate(indptr, matrix.indices, matrix.data, terms, weights, high, split, n_docs)
+    assert not low[split:].any()
+    assert not high[:split].any()
+    np.testing.assert_array_equal(low + high, whole)
 
 
 def test_base_counts_equal_the_expanded_features() -> None:

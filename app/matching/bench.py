@@ -9,6 +9,11 @@ top-10 latency p50/p99 through MatchIndex.search, one-document upsert latency (t
 given, no segmentation), and bm25s's retrieve latency on the same tokens. Progress goes to
 stderr.
 
+Searches use the index's default ``threads`` (2 on a machine with two cores: a helper
+thread takes half of each search's postings and rescoring, see helper.py); the plain series
+is also timed with one thread (``search_1_thread_ms``), in turn with the default in each
+round. bm25s runs with one thread.
+
 Both the index and bm25s first answer 20 queries untimed (the service warms up at start),
 then the query set ``--rounds`` times; the plain search and bm25s percentiles are over all
 those samples (600 by default: a p99 over 200 is the second-worst call, which one burst of
@@ -134,12 +139,16 @@ def bench_size(
         gc.freeze()
     for query in queries[:20]:  # untimed: the first calls after a build
         index.search(query, limit=10)
-    latencies = []
-    for _ in range(rounds):
-        for query in queries:
-            started = time.perf_counter()
-            index.search(query, limit=10)
-            latencies.append(time.perf_counter() - started)
+    threads = index.threads
+    latencies: dict[int, list[float]] = {threads: [], 1: []}
+    for _ in range(rounds):  # the default and one thread, in turn, so both meet the same spells
+        for count, samples in latencies.items():
+            index.threads = count
+            for query in queries:
+                started = time.perf_counter()
+                index.search(query, limit=10)
+                samples.append(time.perf_counter() - started)
+    index.threads = threads
     filtered = []
     for query in queries[: n_queries // 2]:
         started = time.perf_counter()
@@ -178,7 +187,9 @@ def bench_size(
         "build_seconds": round(build_seconds, 2),
         "index_mb": round(index.nbytes() / 1e6, 1),
         "process_rss_growth_mb": round(_rss_mb() - rss_before, 1),
-        "search_ms": _percentiles(latencies),
+        "threads": threads,
+        "search_ms": _percentiles(latencies[threads]),
+        "search_1_thread_ms": _percentiles(latencies[1]),
         "search_filtered_ms": _percentiles(filtered),
         "search_after_200_upserts_ms": _percentiles(after_writes),
         "upsert_ms": _percentiles(upserts),

@@ -28,9 +28,12 @@ I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Accept = Callable[[int], bool] | None
-# Below these, a search's step is done faster than a helper thread is handed half of it.
-PARALLEL_POSTINGS = 50_000
-PARALLEL_RESCORE = 16  # documents
+# Below these, a step of a search is done faster than half of it is handed to the helper
+# thread and back (~0.1 ms here, measured in docs/matching.md): postings read, documents
+# rescored, and for rescoring, documents in the base (a larger vocabulary: slower lookups).
+PARALLEL_POSTINGS = 200_000
+PARALLEL_RESCORE = 16
+PARALLEL_RESCORE_BASE = 50_000
 
 
 @dataclass(frozen=True)
@@ -291,7 +294,7 @@ def rescore_base(
         )
         return _bm25(counts, base.lengths[part], averages, query, config)
 
-    if threads < 2 or len(slots) < PARALLEL_RESCORE:
+    if threads < 2 or len(slots) < PARALLEL_RESCORE or base.n_docs < PARALLEL_RESCORE_BASE:
         return rescore(slots)
     half = len(slots) // 2
     low, high = HELPER.both(lambda: rescore(slots[:half]), lambda: rescore(slots[half:]))

@@ -297,6 +297,7 @@ def test_two_threads_give_the_answers_of_one(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(query_module, "PARALLEL_POSTINGS", 0)  # split even tiny searches
     monkeypatch.setattr(query_module, "PARALLEL_RESCORE", 2)
+    monkeypatch.setattr(query_module, "PARALLEL_RESCORE_BASE", 0)
     corpus = Corpus(vocabulary_size=3_000, seed=11)
     docs = list(corpus.documents(3_001))  # an odd number: the halves differ in size
     queries = [corpus.query(length) for length in (3, 20, 400, *[150] * 12)]

@@ -1,0 +1,90 @@
+"""The measuring commands run end to end on tiny inputs and print what their docs promise
+(their figures are read on real sizes, by hand: docs/matching.md)."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.matching import bench, evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CORPUS = [
+    ("D1", "热解氮化硼坩埚的研制", "大尺寸晶体生长用热解氮化硼坩埚,高纯氮化硼涂层", "材料"),
+    ("D2", "汽车球笼用钢", "汽车球笼用钢研发,特种钢冶炼与热处理工艺", "冶金"),
+    ("D3", "杂粮深加工技术", "小米和高粱食品开发,农产品精深加工", "农业"),
+    ("D4", "光电瞄准吊舱", "光电瞄准吊舱的红外成像与稳定平台,激光测距", "电子"),
+    ("D5", "石英坩埚涂层", "单晶硅生长用石英坩埚的涂层工艺", "材料"),
+]
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_evaluate_prints_the_promised_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (tmp_path / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        for key, title, text, discipline in CORPUS:
+            row = {"_id": key, "title": title, "text": text, "metadata": {"discipline": discipline}}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    queries = [("Q1", "氮化硼坩埚", "D1"), ("Q2", "红外成像吊舱", "D4"), ("Q3", "高粱", "D3")]
+    with (tmp_path / "queries-title.jsonl").open("w", encoding="utf-8") as handle:
+        for key, text, _ in queries:
+            handle.write(json.dumps({"_id": key, "text": text}, ensure_ascii=False) + "\n")
+    (tmp_path / "qrels").mkdir()
+    lines = ["query-id\tcorpus-id\tscore", *(f"{q}\t{d}\t1" for q, _, d in queries)]
+    (tmp_path / "qrels" / "title.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    evaluate.main([str(tmp_path)])
+
+    (result,) = json_lines(capsys.readouterr().out)
+    assert result["documents"] == len(CORPUS)
+    assert isinstance(result["index_seconds"], float)
+    title = result["query_sets"]["title"]  # type: ignore[index]
+    assert title["queries"] == 3
+    assert title["mrr@10"] == title["recall@1"] == title["recall@10"] == 1.0
+    # Q1's other results: D5 (材料, shares 坩埚) may appear; every share is in [0, 1].
+    assert 0.0 <= title["discipline_p@10"] <= 1.0
+    assert set(title["latency_ms"]) == {"p50", "p99"}
+
+
+def test_bench_prints_one_line_per_size(capsys: pytest.CaptureFixture[str]) -> None:
+    bench.main(["--sizes", "300,500", "--queries", "30", "--rounds", "1"])
+    lines = json_lines(capsys.readouterr().out)
+    assert [line["documents"] for line in lines] == [300, 500]
+    for line in lines:
+        for key in ("search_ms", "search_1_thread_ms", "upsert_ms", "search_filtered_ms"):
+            assert set(line[key]) == {"p50", "p99"}  # type: ignore[arg-type]
+        assert line["build_seconds"] >= 0  # type: ignore[operator]
+        assert line["index_mb"] > 0  # type: ignore[operator]
+        assert 0.0 <= line["top10_agreement_with_exhaustive"] <= 1.0  # type: ignore[operator]
+        assert "retrieve_ms" in line["bm25s"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "first_key"),
+    [
+        ("stage_timing.py", ["--size", "400", "--queries", "25", "--rounds", "1"], "threads"),
+        ("bench_delta.py", ["--size", "400", "--deltas", "0,5", "--queries", "25"], "delta"),
+        ("noise_probe.py", ["--calls", "20"], "calls"),
+    ],
+)
+def test_scripts_run_and_print_json(
+    script: str,
+    args: list[str],
+    first_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(ROOT / "scripts" / script), run_name="__main__")
+    lines = json_lines(capsys.readouterr().out)
+    assert lines
+    assert all(first_key in line for line in lines)

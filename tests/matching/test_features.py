@@ -77,3 +77,69 @@ def test_query_features_equal_document_features(docs: list[DocTokens]) -> None:
         assert {vocab.terms[i] for i in query.ids.tolist()} == known
         words = {query.words[w] for w in query.origin_word.tolist()}
         assert words <= {t for tokens in doc.values() for t in tokens}
+
+
+def test_query_weights_and_origins_equal_the_text_reference(docs: list[DocTokens]) -> None:
+    """``build_query``'s weights, self score and word origins, against the same arithmetic on
+    ``term_counts``' dictionaries (unknown words and pairs included)."""
+    vocab = Vocabulary()
+    for doc in docs[:2]:  # the others' words stay unknown to the vocabulary
+        doc_features(doc, vocab)
+    for doc in docs:
+        _check_query(doc, vocab, seed=3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_synthetic_queries_equal_the_text_reference(seed: int) -> None:
+    from app.matching.bench import Corpus
+
+    corpus = Corpus(vocabulary_size=400, seed=seed)
+    vocab = Vocabulary()
+    for _ in range(30):
+        doc_features(corpus.document(60), vocab)
+    for length in (1, 5, 150):
+        query = corpus.query(length)
+        query["title"] = query["description"][:3]  # two fields: weights and no cross-field pair
+        _check_query(query, vocab, seed=seed)
+
+
+def _check_query(doc: DocTokens, vocab: Vocabulary, *, seed: int) -> None:
+    from app.matching.scoring import bm25_idf, bm25_tf, query_tf
+
+    config = DEFAULT_CONFIG
+    rng = np.random.default_rng(seed)
+    df = rng.integers(0, 4, len(vocab)).astype(np.int32)  # some known terms absent (df 0)
+    averages = np.array([30.0, 55.0, 70.0], dtype=np.float32)
+    n_docs = 10
+    query = build_query(doc, vocab, df, n_docs, averages, config)
+    counts, lengths, origin = term_counts(doc, sources=True)
+    terms = list(counts)
+    views = np.array([counts[t][0] for t in terms], dtype=np.int64)
+    tf = np.array([counts[t][1] for t in terms], dtype=np.float32)
+    term_df = np.array(
+        [df[vocab.ids[t]] if dict.get(vocab.ids, t) is not None else 0 for t in terms]
+    )
+    weights = (
+        query_tf(tf)
+        * bm25_idf(term_df, n_docs + config.idf_prior_docs)
+        * config.view_weights()[views]
+    )
+    ratio = np.array(lengths, dtype=np.float32)[views] / averages[views]
+    self_score = float(np.dot(weights, bm25_tf(tf, ratio, config)))
+    present = [i for i, t in enumerate(terms) if term_df[i] > 0]
+    if not present:
+        assert query is None
+        return
+    assert query is not None
+    got = {vocab.terms[i]: k for k, i in enumerate(query.ids.tolist())}
+    assert set(got) == {terms[i] for i in present}
+    for i in present:
+        k = got[terms[i]]
+        assert query.views[k] == views[i]
+        assert query.weights[k] == pytest.approx(weights[i], rel=1e-6)
+    assert query.self_score == pytest.approx(self_score, rel=1e-5)
+    cells = {
+        (vocab.terms[int(query.ids[t])], query.words[w])
+        for t, w in zip(query.origin_term.tolist(), query.origin_word.tolist(), strict=True)
+    }
+    assert cells == {(terms[i], word) for i in present for word in origin[terms[i]]}

@@ -14,11 +14,14 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from app.matching.scoring import BIGRAM, WORD
+
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+U8 = npt.NDArray[np.uint8]
 
 
 @njit(cache=True, nogil=True)
@@ -135,6 +138,116 @@ def _position(table: I32, term: int) -> int:
         if found == -1:
             return 0
         at = (at + 1) & (size - 1)
+
+
+@njit(cache=True, nogil=True)
+def query_terms(
+    word_keys: I64,
+    word_index: I64,
+    word_amounts: F32,
+    sub_indptr: I64,
+    sub_ids: I32,
+    kinds: U8,
+    pair_keys: I64,
+    pair_amounts: F64,
+    pair_of: I64,
+    pair_left: I64,
+    pair_right: I64,
+    extra: F64,
+    df: I32,
+    n_words: int,
+) -> tuple[I64, F32, I64, F32, I64, I64]:
+    """A query's distinct terms from its known words (``word_keys``: term ids; ``word_index``:
+    which query word each is), the bigrams and chars inside them (``sub_*``), the pairs across
+    words (``pair_keys``, one per distinct pair, with its amount; ``pair_of``/``pair_left``/
+    ``pair_right``: per joined occurrence, the pair and its two words) and the terms of
+    unknown words (``extra`` rows: key, view, amount, word). Keys of terms the index has never
+    seen are negative.
+
+    Returns the distinct keys (ascending), their counts, views, the view lengths, their
+    document frequencies and the (term position among those with df > 0) x ``n_words`` +
+    word cells saying which words each such term comes from (sorted, distinct). Sums run in
+    entry order in float64, as ``np.bincount`` does."""
+    n_subs = 0
+    for i in range(len(word_keys)):
+        n_subs += sub_indptr[word_keys[i] + 1] - sub_indptr[word_keys[i]]
+    n_own = len(word_keys) + n_subs  # entries that come from one word each
+    n = n_own + len(pair_keys) + len(extra)
+    keys = np.empty(n, dtype=np.int64)
+    views = np.empty(n, dtype=np.int64)
+    values = np.empty(n, dtype=np.float64)
+    owner = np.empty(n_own, dtype=np.int64)
+    at = len(word_keys)
+    for i in range(len(word_keys)):
+        keys[i], views[i], values[i] = word_keys[i], WORD, word_amounts[i]
+        owner[i] = word_index[i]
+        for k in range(sub_indptr[word_keys[i]], sub_indptr[word_keys[i] + 1]):
+            keys[at], views[at], values[at] = sub_ids[k], kinds[sub_ids[k]], word_amounts[i]
+            owner[at] = word_index[i]
+            at += 1
+    for i in range(len(pair_keys)):
+        keys[at], views[at], values[at] = pair_keys[i], BIGRAM, pair_amounts[i]
+        at += 1
+    for i in range(len(extra)):
+        keys[at], views[at], values[at] = np.int64(extra[i, 0]), np.int64(extra[i, 1]), extra[i, 2]
+        at += 1
+    order = np.argsort(keys, kind="mergesort")  # stable: a term's first entry comes first
+    term_of = np.empty(n, dtype=np.int64)
+    terms = np.empty(n, dtype=np.int64)
+    term_views = np.empty(n, dtype=np.int64)
+    n_terms = 0
+    for i in range(n):
+        e = order[i]
+        if i == 0 or keys[e] != keys[order[i - 1]]:
+            terms[n_terms], term_views[n_terms] = keys[e], views[e]
+            n_terms += 1
+        term_of[e] = n_terms - 1
+    terms, term_views = terms[:n_terms].copy(), term_views[:n_terms].copy()
+    tf64 = np.zeros(n_terms, dtype=np.float64)
+    lengths64 = np.zeros(3, dtype=np.float64)
+    for e in range(n):
+        tf64[term_of[e]] += values[e]
+        lengths64[views[e]] += values[e]
+    term_df = np.zeros(n_terms, dtype=np.int64)
+    rank = np.full(n_terms, -1, dtype=np.int64)
+    n_present = 0
+    for t in range(n_terms):
+        if 0 <= terms[t] < len(df):
+            term_df[t] = df[terms[t]]
+        if term_df[t] > 0:
+            rank[t] = n_present
+            n_present += 1
+    cells = np.empty(n_own + 2 * len(pair_of) + len(extra), dtype=np.int64)
+    m = 0
+    for e in range(n_own):
+        if rank[term_of[e]] >= 0:
+            cells[m] = rank[term_of[e]] * n_words + owner[e]
+            m += 1
+    for j in range(len(pair_of)):
+        r = rank[term_of[n_own + pair_of[j]]]
+        if r >= 0:
+            cells[m] = r * n_words + pair_left[j]
+            cells[m + 1] = r * n_words + pair_right[j]
+            m += 2
+    for i in range(len(extra)):
+        r = rank[term_of[n_own + len(pair_keys) + i]]
+        if r >= 0:
+            cells[m] = r * n_words + np.int64(extra[i, 3])
+            m += 1
+    cells = np.sort(cells[:m])
+    distinct = 0
+    for i in range(m):
+        if i == 0 or cells[i] != cells[i - 1]:
+            cells[distinct] = cells[i]
+            distinct += 1
+    return (
+        terms,
+        tf64.astype(np.float32),
+        term_views,
+        lengths64.astype(np.float32),
+        term_df,
+        cells[:distinct].copy(),
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -340,6 +453,10 @@ def warm_up() -> None:
     lengths, averages = np.ones((2, 3), np.float32), np.ones(3, np.float32)
     accumulate(i64, i32, f32, i64, f32, f32.copy(), 0, 2)
     best(f32, 1)
+    f64, u8 = np.zeros(2, np.float64), np.zeros(2, np.uint8)
+    sub_indptr = np.zeros(3, np.int64)
+    extra = np.zeros((0, 4), np.float64)
+    query_terms(i64, i64, f32, sub_indptr, i32, u8, i64, f64, i64, i64, i64, extra, i32, 2)
     table = term_table(i32)
     counts = base_counts(i64, i64, i32, f32, flags, i64, i32, table, 1)
     feature_counts(i64, i32, f32, table, 1)

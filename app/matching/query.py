@@ -19,9 +19,9 @@ import numpy.typing as npt
 from app.matching import kernels
 from app.matching.features import FIELD_WEIGHTS
 from app.matching.helper import HELPER
-from app.matching.scoring import BIGRAM, CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
+from app.matching.scoring import CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
 from app.matching.segments import BaseSegment, DeltaSegment
-from app.matching.store import Vocabulary, bigram_names, is_han, ranges, token_terms
+from app.matching.store import Vocabulary, bigram_names, is_han, token_terms
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -101,7 +101,10 @@ def build_query(
     pair_ids = np.fromiter(
         (get(ids_map, name, -1) for name in pair_names), dtype=np.int64, count=len(pair_names)
     )
-    pair_amounts = np.bincount(pair_of, weights=occ_weight[joined], minlength=len(pair_ids))
+    # float64 also when there is no pair (numpy's bincount then gives int64)
+    pair_amounts = np.bincount(pair_of, weights=occ_weight[joined], minlength=len(pair_ids)).astype(
+        np.float64
+    )
     # Terms the index has never seen get negative keys.
     new_terms: dict[str, int] = {}
     for i in np.flatnonzero(pair_ids < 0).tolist():
@@ -112,28 +115,24 @@ def build_query(
             found = get(ids_map, term)
             key = -1 - new_terms.setdefault(term, len(new_terms)) if found is None else found
             extra.append((key, view, float(amounts[i]), i))
-    counts = sub_indptr[word_ids[known] + 1] - sub_indptr[word_ids[known]]
-    subs = sub_ids[ranges(sub_indptr[word_ids[known]], counts)].astype(np.int64)
-    extra_array = np.array(extra, dtype=np.float64).reshape(-1, 4)
-    all_keys = np.concatenate([word_ids[known], subs, pair_ids, extra_array[:, 0].astype(np.int64)])
-    all_views = np.concatenate(
-        [
-            np.zeros(len(known), np.int64),
-            kinds[subs].astype(np.int64),
-            np.full(len(pair_ids), BIGRAM, dtype=np.int64),
-            extra_array[:, 1].astype(np.int64),
-        ]
+    # ``cells``: which query words each present term comes from (for explanations): a word
+    # and what is inside it come from that word, a pair across two words from both.
+    terms, tf, term_views, lengths, term_df, cells = kernels.query_terms(
+        word_ids[known],
+        known,
+        amounts[known],
+        sub_indptr,
+        sub_ids,
+        kinds,
+        pair_ids,
+        pair_amounts,
+        pair_of,
+        occ[:-1][joined],
+        occ[1:][joined],
+        np.array(extra, dtype=np.float64).reshape(-1, 4),
+        df,
+        len(words),
     )
-    all_values = np.concatenate(
-        [amounts[known], np.repeat(amounts[known], counts), pair_amounts, extra_array[:, 2]]
-    )
-    terms, first_entry, inverse = _unique(all_keys)
-    tf = np.bincount(inverse, weights=all_values).astype(np.float32)
-    term_views = all_views[first_entry]
-    lengths = np.bincount(all_views, weights=all_values, minlength=3).astype(np.float32)
-    term_df = np.zeros(len(terms), dtype=np.int64)
-    seen = (terms >= 0) & (terms < len(df))
-    term_df[seen] = df[terms[seen]]
     # Terms the index has never seen have df 0 and the highest IDF: they count in the self
     # score, so a document sharing one common word with a long query scores low, and scores
     # from indexes of different sizes are comparable.
@@ -141,30 +140,10 @@ def build_query(
     weights = query_tf(tf) * idf * config.view_weights()[term_views]
     ratio = lengths[term_views] / averages[term_views]
     self_score = float(np.dot(weights, bm25_tf(tf, ratio, config)))
-    present = np.flatnonzero(term_df > 0)  # ascending term ids (``_unique`` sorts)
+    present = np.flatnonzero(term_df > 0)  # ascending term ids
     if not len(present):
         return None
-    # Which query words each present term comes from (for explanations): a word and what
-    # is inside it come from that word, a pair across two words from both.
     n_words = len(words)
-    term_of = inverse  # entry -> term
-    pair_start = len(known) + len(subs)
-    owners = np.concatenate([known, np.repeat(known, counts)])
-    origin_term = np.concatenate(
-        [
-            term_of[: len(owners)],
-            np.tile(term_of[pair_start + pair_of], 2),
-            term_of[pair_start + len(pair_ids) :],
-        ]
-    )
-    origin_word = np.concatenate(
-        [owners, occ[:-1][joined], occ[1:][joined], extra_array[:, 3].astype(np.int64)]
-    )
-    rank = np.full(len(terms), -1, dtype=np.int64)  # term -> its position among ``present``
-    rank[present] = np.arange(len(present))
-    keep = rank[origin_term] >= 0
-    cells = np.sort(rank[origin_term[keep]] * n_words + origin_word[keep])
-    cells = cells[np.r_[True, cells[1:] != cells[:-1]]] if len(cells) else cells
     ids = terms[present].astype(np.int32)
     return Query(
         ids,

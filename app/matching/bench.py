@@ -12,7 +12,8 @@ stderr.
 Searches use the index's default ``threads`` (2 on a machine with two cores: a helper
 thread takes half of each search's postings and rescoring, see helper.py); the plain series
 is also timed with one thread (``search_1_thread_ms``), in turn with the default in each
-round. bm25s runs with one thread.
+round. bm25s runs its sequential path (``n_threads=0``: its threads split a batch of queries,
+and one query is one job; ``n_threads=1`` would only add a thread pool per call).
 
 Both the index and bm25s first answer 20 queries untimed (the service warms up at start),
 then the query set ``--rounds`` times; the plain search and bm25s percentiles are over all
@@ -190,6 +191,10 @@ def bench_size(
         "threads": threads,
         "search_ms": _percentiles(latencies[threads]),
         "search_1_thread_ms": _percentiles(latencies[1]),
+        "search_ms_by_round": [  # the first round starts right after the build
+            _percentiles(latencies[threads][i * len(queries) : (i + 1) * len(queries)])
+            for i in range(rounds)
+        ],
         "search_filtered_ms": _percentiles(filtered),
         "search_after_200_upserts_ms": _percentiles(after_writes),
         "upsert_ms": _percentiles(upserts),
@@ -214,12 +219,12 @@ def _bench_bm25s(
     retriever.index(texts, show_progress=False)
     build_seconds = time.perf_counter() - started
     for query in queries[:20]:  # untimed, as for the index
-        retriever.retrieve([query["description"]], k=10, show_progress=False, n_threads=1)
+        retriever.retrieve([query["description"]], k=10, show_progress=False, n_threads=0)
     latencies = []
     for _ in range(rounds):
         for query in queries:
             started = time.perf_counter()
-            retriever.retrieve([query["description"]], k=10, show_progress=False, n_threads=1)
+            retriever.retrieve([query["description"]], k=10, show_progress=False, n_threads=0)
             latencies.append(time.perf_counter() - started)
     return {
         "version": bm25s.__version__,

@@ -159,7 +159,7 @@ def build_query(
 
 def _unique(keys: I64) -> tuple[I64, I64, I64]:
     """``np.unique(keys, return_index=True, return_inverse=True)`` by one stable sort (numpy's
-    hash-based unique costs ~0.4 ms on a query's ~1,500 keys; this ~30 us)."""
+    hash-based unique was measured at ~0.4 ms on 1,500 keys, this at ~30 us)."""
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     new = np.empty(len(keys), dtype=np.bool_)

@@ -140,6 +140,47 @@ def _position(table: I32, term: int) -> int:
         at = (at + 1) & (size - 1)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _pair_slot(code: int, mask: int) -> int:
+    """splitmix64's finaliser: every bit of the code moves the slot."""
+    x = np.uint64(code)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return np.int64((x ^ (x >> np.uint64(31))) & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True)
+def pairs_get(keys: I64, values: I32, codes: I64) -> I64:
+    """Per code, its value in the open-addressing table (``keys`` -1 where empty; a power
+    of two long), or -1."""
+    out = np.full(len(codes), -1, dtype=np.int64)
+    mask = len(keys) - 1
+    for i in range(len(codes)):
+        at = _pair_slot(codes[i], mask)
+        while keys[at] != -1:
+            if keys[at] == codes[i]:
+                out[i] = values[at]
+                break
+            at = (at + 1) & mask
+    return out
+
+
+@njit(cache=True, nogil=True)
+def pairs_put(keys: I64, values: I32, codes: I64, ids: I64) -> int:
+    """Set each code's value in the table (room for them all is the caller's); returns how
+    many codes were new."""
+    mask = len(keys) - 1
+    added = 0
+    for i in range(len(codes)):
+        at = _pair_slot(codes[i], mask)
+        while keys[at] != -1 and keys[at] != codes[i]:
+            at = (at + 1) & mask
+        if keys[at] == -1:
+            added += 1
+        keys[at], values[at] = codes[i], ids[i]
+    return added
+
+
 @njit(cache=True, nogil=True)
 def query_terms(
     word_keys: I64,
@@ -456,6 +497,9 @@ def warm_up() -> None:
     f64, u8 = np.zeros(2, np.float64), np.zeros(2, np.uint8)
     sub_indptr = np.zeros(3, np.int64)
     extra = np.zeros((0, 4), np.float64)
+    pair_keys, pair_values = np.full(4, -1, np.int64), np.zeros(4, np.int32)
+    pairs_put(pair_keys, pair_values, i64, i64)
+    pairs_get(pair_keys, pair_values, i64)
     query_terms(i64, i64, f32, sub_indptr, i32, u8, i64, f64, i64, i64, i64, extra, i32, 2)
     table = term_table(i32)
     counts = base_counts(i64, i64, i32, f32, flags, i64, i32, table, 1)

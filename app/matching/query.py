@@ -97,18 +97,17 @@ def build_query(
     left, right = last[occ[:-1]], first[occ[1:]]
     joined = np.flatnonzero((left >= 0) & (right >= 0) & (occ_field[:-1] == occ_field[1:]))
     pair_codes, _, pair_of = _unique((left[joined] << 21) | right[joined])
-    pair_names = bigram_names(pair_codes >> 21, pair_codes & 0x1FFFFF)
-    pair_ids = np.fromiter(
-        (get(ids_map, name, -1) for name in pair_names), dtype=np.int64, count=len(pair_names)
-    )
+    pair_ids = vocab.bigram_ids(pair_codes)
     # float64 also when there is no pair (numpy's bincount then gives int64)
     pair_amounts = np.bincount(pair_of, weights=occ_weight[joined], minlength=len(pair_ids)).astype(
         np.float64
     )
     # Terms the index has never seen get negative keys.
     new_terms: dict[str, int] = {}
-    for i in np.flatnonzero(pair_ids < 0).tolist():
-        pair_ids[i] = -1 - new_terms.setdefault(pair_names[i], len(new_terms))
+    unseen = np.flatnonzero(pair_ids < 0)
+    names = bigram_names(pair_codes[unseen] >> 21, pair_codes[unseen] & 0x1FFFFF)
+    for i, name in zip(unseen.tolist(), names, strict=True):
+        pair_ids[i] = -1 - new_terms.setdefault(name, len(new_terms))
     extra: list[tuple[int, int, float, int]] = []  # (key, view, amount, word)
     for i in unknown:
         for term, view in token_terms(words[i]):

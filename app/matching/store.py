@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from app.matching import kernels
 from app.matching.features import BIGRAM_PREFIX, CHAR_PREFIX, FIELD_WEIGHTS
 from app.matching.scoring import BIGRAM, CHAR, WORD
 
@@ -93,6 +94,7 @@ class Vocabulary:
         self._last = Growable(np.int32)
         self._sub_indptr = Growable(np.int64, (0,))
         self._sub_ids = Growable(np.int32)
+        self._pairs = PairTable()  # every bigram's id by its two characters' codes
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -116,7 +118,12 @@ class Vocabulary:
 
     def term(self, term: str, kind: int) -> int:
         found = dict.get(self.ids, term)
-        return self._new(term, kind) if found is None else found
+        if found is not None:
+            return found
+        found = self._new(term, kind)
+        if kind == BIGRAM:
+            self._pairs.put(np.array([pair_code(term)]), np.array([found]))
+        return found
 
     def add_word(self, token: str) -> int:
         found = dict.get(self.ids, token)
@@ -132,15 +139,19 @@ class Vocabulary:
         """Per term: the code of its first and last character if Chinese, else -1."""
         return self._first.view(), self._last.view()  # type: ignore[return-value]
 
+    def bigram_ids(self, codes: I64) -> I64:
+        """Ids of the bigrams with these codes (``(left << 21) | right``, distinct), or -1."""
+        return self._pairs.get(codes)
+
     def bigrams(self, left: I64, right: I64) -> I32:
-        """Ids of the bigrams of these character pairs (code points), adding new ones."""
-        names = bigram_names(left, right)
-        get = dict.get
-        ids = np.fromiter((get(self.ids, n, -1) for n in names), dtype=np.int64, count=len(names))
+        """Ids of the bigrams of these character pairs (code points, distinct pairs), adding
+        new ones."""
+        codes = (left.astype(np.int64) << 21) | right
+        ids = self._pairs.get(codes)
         new = np.flatnonzero(ids < 0)
         if len(new):
             first = len(self.terms)
-            added = [names[i] for i in new.tolist()]
+            added = bigram_names(left[new], right[new])
             self.ids.update(zip(added, range(first, first + len(added)), strict=True))
             self.terms.extend(added)
             self._subs.extend([()] * len(added))
@@ -149,6 +160,7 @@ class Vocabulary:
             self._last.extend(np.full(len(added), -1, dtype=np.int32))
             self._sub_indptr.extend(np.full(len(added), self._sub_ids.n, dtype=np.int64))
             ids[new] = np.arange(first, first + len(added))
+            self._pairs.put(codes[new], ids[new])
         return ids.astype(np.int32)
 
     def table(self) -> tuple[int, I64, I32, U8, I32, I32]:
@@ -163,6 +175,41 @@ class Vocabulary:
             first,
             last,
         )
+
+
+class PairTable:
+    """Bigram ids by the codes of their two characters, ``(left << 21) | right``: an
+    open-addressing hash table in two numpy arrays, at most 70% full (doubled and rehashed
+    when it would pass that). A query's ~130 pairs across words are looked up in it in one
+    compiled call, instead of as ~130 new strings in the vocabulary's dictionary, whose
+    lookups miss the CPU cache (~1.7 us each at 2 million terms). 12 bytes a slot: ~50 MB at
+    2 million bigrams."""
+
+    def __init__(self) -> None:
+        self.keys = np.full(1024, -1, dtype=np.int64)
+        self.values = np.zeros(1024, dtype=np.int32)
+        self.count = 0
+
+    def get(self, codes: I64) -> I64:
+        return kernels.pairs_get(self.keys, self.values, codes)
+
+    def put(self, codes: I64, ids: I64) -> None:
+        needed = self.count + len(codes)
+        if needed > 0.7 * len(self.keys):
+            size = len(self.keys)
+            while needed > 0.7 * size:
+                size *= 2
+            used = self.keys >= 0
+            old_keys, old_values = self.keys[used], self.values[used].astype(np.int64)
+            self.keys = np.full(size, -1, dtype=np.int64)
+            self.values = np.zeros(size, dtype=np.int32)
+            kernels.pairs_put(self.keys, self.values, old_keys, old_values)
+        self.count += kernels.pairs_put(self.keys, self.values, codes, ids.astype(np.int64))
+
+
+def pair_code(name: str) -> int:
+    """The code of a bigram term (its prefix and two characters)."""
+    return (ord(name[1]) << 21) | ord(name[2])
 
 
 def bigram_names(left: I64, right: I64) -> list[str]:

@@ -79,6 +79,23 @@ def test_query_features_equal_document_features(docs: list[DocTokens]) -> None:
         assert words <= {t for tokens in doc.values() for t in tokens}
 
 
+def test_every_bigram_and_only_bigrams_are_in_the_pair_table(docs: list[DocTokens]) -> None:
+    from app.matching.scoring import BIGRAM
+    from app.matching.store import pair_code
+
+    vocab = Vocabulary()
+    encode_bulk(docs[:2], vocab)  # bigrams across words, and inside words via add_word
+    for doc in docs[2:]:
+        doc_features(doc, vocab)
+    bigrams = {t: i for t, i in vocab.ids.items() if vocab.kinds[i] == BIGRAM}
+    assert bigrams
+    codes = np.array([pair_code(t) for t in bigrams], dtype=np.int64)
+    assert vocab.bigram_ids(codes).tolist() == list(bigrams.values())
+    assert vocab._pairs.count == len(bigrams)  # and nothing else
+    absent = np.array([(ord("鑫") << 21) | ord("龘"), (ord("石") << 21) | ord("龘")])
+    assert vocab.bigram_ids(absent).tolist() == [-1, -1]
+
+
 def test_query_weights_and_origins_equal_the_text_reference(docs: list[DocTokens]) -> None:
     """``build_query``'s weights, self score and word origins, against the same arithmetic on
     ``term_counts``' dictionaries (unknown words and pairs included)."""

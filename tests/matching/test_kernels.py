@@ -259,3 +259,23 @@ def test_merge_postings_merges_two_csrs_by_term(sizes: tuple[int, int]) -> None:
     )
     assert np.array_equal(rows[:n], np.concatenate([a[2], b[2]])[order])
     assert np.array_equal(tf[:n], np.concatenate([a[3], b[3]])[order])
+
+
+def test_pair_table_matches_a_dictionary_through_growth() -> None:
+    from app.matching.store import PairTable
+
+    rng = np.random.default_rng(21)
+    table, reference = PairTable(), {}
+    for _ in range(12):  # batches that make it double several times
+        left = rng.integers(0x4E00, 0x4E00 + 300, 700)
+        right = rng.integers(0x4E00, 0x4E00 + 300, 700)
+        codes = np.unique((left << 21) | right)
+        ids = rng.integers(0, 1 << 30, len(codes))
+        table.put(codes, ids)
+        reference.update(zip(codes.tolist(), ids.tolist(), strict=True))  # a code's last id wins
+        assert table.count == len(reference)
+        assert table.count <= 0.7 * len(table.keys)
+    known = np.array(list(reference), dtype=np.int64)
+    assert table.get(known).tolist() == [reference[c] for c in known.tolist()]
+    unknown = (rng.integers(0x9000, 0x9100, 500) << 21) | rng.integers(0x9000, 0x9100, 500)
+    assert (table.get(unknown) == -1).all()

@@ -141,12 +141,12 @@ def _position(table: I32, term: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pair_slot(code: int, mask: int) -> int:
+def _pair_slot(code: int, mask: int) -> np.int64:
     """splitmix64's finaliser: every bit of the code moves the slot."""
     x = np.uint64(code)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return np.int64((x ^ (x >> np.uint64(31))) & np.uint64(mask))
+    return np.int64((x ^ (x >> np.uint64(31))) & np.uint64(mask))  # uint64 + 1 is a float
 
 
 @njit(cache=True, nogil=True)

@@ -105,7 +105,7 @@ def build_query(
     # Terms the index has never seen get negative keys.
     new_terms: dict[str, int] = {}
     unseen = np.flatnonzero(pair_ids < 0)
-    names = bigram_names(pair_codes[unseen] >> 21, pair_codes[unseen] & 0x1FFFFF)
+    names = bigram_names(pair_codes[unseen])
     for i, name in zip(unseen.tolist(), names, strict=True):
         pair_ids[i] = -1 - new_terms.setdefault(name, len(new_terms))
     extra: list[tuple[int, int, float, int]] = []  # (key, view, amount, word)

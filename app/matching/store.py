@@ -143,15 +143,14 @@ class Vocabulary:
         """Ids of the bigrams with these codes (``(left << 21) | right``, distinct), or -1."""
         return self._pairs.get(codes)
 
-    def bigrams(self, left: I64, right: I64) -> I32:
-        """Ids of the bigrams of these character pairs (code points, distinct pairs), adding
+    def bigrams(self, codes: I64) -> I32:
+        """Ids of the bigrams with these codes (``(left << 21) | right``, distinct), adding
         new ones."""
-        codes = (left.astype(np.int64) << 21) | right
         ids = self._pairs.get(codes)
         new = np.flatnonzero(ids < 0)
         if len(new):
             first = len(self.terms)
-            added = bigram_names(left[new], right[new])
+            added = bigram_names(codes[new])
             self.ids.update(zip(added, range(first, first + len(added)), strict=True))
             self.terms.extend(added)
             self._subs.extend([()] * len(added))
@@ -212,13 +211,13 @@ def pair_code(name: str) -> int:
     return (ord(name[1]) << 21) | ord(name[2])
 
 
-def bigram_names(left: I64, right: I64) -> list[str]:
-    """The bigram terms of these character pairs (code points), vectorised."""
-    codes = np.empty((len(left), 3), dtype=np.uint32)
-    codes[:, 0] = ord(BIGRAM_PREFIX)
-    codes[:, 1] = left
-    codes[:, 2] = right
-    names: list[str] = codes.view("<U3").ravel().tolist()
+def bigram_names(codes: I64) -> list[str]:
+    """The bigram terms with these codes (``(left << 21) | right``), vectorised."""
+    chars = np.empty((len(codes), 3), dtype=np.uint32)
+    chars[:, 0] = ord(BIGRAM_PREFIX)
+    chars[:, 1] = codes >> 21
+    chars[:, 2] = codes & 0x1FFFFF
+    names: list[str] = chars.view("<U3").ravel().tolist()
     return names
 
 
@@ -358,7 +357,7 @@ def encode_bulk(docs: Sequence[Mapping[str, list[str]]], vocab: Vocabulary) -> s
     joined = (left >= 0) & (right >= 0) & (seg_of[:-1] == seg_of[1:])
     keys = (left[joined].astype(np.int64) << 21) | right[joined]
     unique, inverse = np.unique(keys, return_inverse=True)
-    pair_ids = vocab.bigrams(unique >> 21, unique & 0x1FFFFF)
+    pair_ids = vocab.bigrams(unique)
     rows = np.concatenate([doc_of, doc_of[:-1][joined]])
     cols = np.concatenate([words, pair_ids[inverse.ravel()]])
     data = np.concatenate([weight, weight[:-1][joined]])

@@ -38,12 +38,18 @@ class Problem(BaseModel):
 class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
+    # Seconds after which a retry may succeed: sent as `Retry-After` (429, 503).
+    retry_after: int | None = None
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class NotAuthenticated(AppError):
@@ -74,6 +80,18 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class TooManyRequests(AppError):
+    status = 429
+    code = "rate_limited"
+    retry_after = 60
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "service_unavailable"
+    retry_after = 5
+
+
 class InvalidInput(AppError):
     """Input that passed the schema but breaks a rule; reported like a validation error."""
 
@@ -85,11 +103,20 @@ class InvalidInput(AppError):
         self.loc = list(loc)
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body = Problem(
         title=HTTPStatus(status).phrase, status=status, detail=detail, code=code, **extra
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         body.model_dump(exclude_none=True, mode="json"),
         status_code=status,
@@ -123,7 +150,8 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         errors = [FieldError(loc=exc.loc, msg=exc.detail, type=exc.code)]
         return problem(exc.status, "validation_error", exc.detail, errors=errors)
-    return problem(exc.status, exc.code, exc.detail)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return problem(exc.status, exc.code, exc.detail, headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

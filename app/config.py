@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # Threads per search: 2 splits a search's postings and rescoring with a helper thread;
     # unset: 2 where the process may use two cores or more.
     match_threads: int | None = Field(default=None, ge=1, le=2)
+    # PostgreSQL: how long a statement may wait for a row lock, run, or wait to connect
+    # (seconds; 0 turns a timeout off). A lock wait that ends answers 503 with Retry-After.
+    db_lock_timeout: float = Field(default=5, ge=0)
+    db_statement_timeout: float = Field(default=30, ge=0)
+    db_connect_timeout: int = Field(default=5, ge=0)
     # argon2id at OWASP's minimum: m = 19 MiB, t = 2, p = 1.
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2

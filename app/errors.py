@@ -10,8 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+
+from app.retry import mark_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +196,46 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(409, "conflict", "操作与现有数据冲突，请刷新后重试")
 
 
-async def _operational_error(_: Request, exc: Exception) -> JSONResponse:
+# PostgreSQL's SQLSTATEs for a transaction that lost to another one: run again, it may pass.
+RETRYABLE_SQLSTATES = {"40P01": "deadlock", "40001": "serialisation failure"}
+# ...and for a statement that waited too long (lock_timeout, statement_timeout).
+TIMEOUT_SQLSTATES = {"55P03": "lock timeout", "57014": "statement timeout"}
+DATABASE_BUSY = ServiceUnavailable("数据库繁忙，请稍后重试", code="database_busy", retry_after=1)
+DATABASE_UNAVAILABLE = ServiceUnavailable(
+    "数据库暂时不可用，请稍后重试", code="database_unavailable"
+)
+
+
+def _unavailable(error: ServiceUnavailable) -> JSONResponse:
+    headers = {"Retry-After": str(error.retry_after)}
+    return problem(error.status, error.code, error.detail, headers=headers)
+
+
+async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database is up but this transaction lost a race or waited too long: 503 busy, and
+    # app.retry runs a deadlock's or serialisation failure's request once more.
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        logger.warning("%s: %s", RETRYABLE_SQLSTATES[sqlstate], getattr(exc, "orig", exc))
+        mark_retryable(request.scope)
+        return _unavailable(DATABASE_BUSY)
+    if sqlstate in TIMEOUT_SQLSTATES:
+        logger.warning("%s: %s", TIMEOUT_SQLSTATES[sqlstate], getattr(exc, "orig", exc))
+        return _unavailable(DATABASE_BUSY)
     logger.exception("database unavailable", exc_info=exc)
-    return problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试")
+    return _unavailable(DATABASE_UNAVAILABLE)
+
+
+async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed in use for pool_timeout (see app.db): fail fast.
+    logger.warning("no database connection free: %s", exc)
+    return _unavailable(DATABASE_BUSY)
+
+
+async def _stale_object(_: Request, exc: Exception) -> JSONResponse:
+    # A row changed or vanished under a write that did not lock it: a lost race, not a bug.
+    logger.warning("stale object mapped to 409: %s", exc)
+    return problem(409, "conflict", "数据已被其他操作修改或删除，请刷新后重试")
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
@@ -208,4 +249,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _operational_error)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
+    app.add_exception_handler(StaleDataError, _stale_object)
+    app.add_exception_handler(ObjectDeletedError, _stale_object)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from app.config import get_settings
 from app.db import get_session_factory
 from app.errors import install_error_handlers
+from app.retry import RetryTransactionMiddleware
 from app.routers import (
     audit,
     auth,
@@ -71,6 +72,9 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Added first, so it runs innermost: middlewares added later (CORS, body limits) see one
+    # request and one answer however many times it runs.
+    app.add_middleware(RetryTransactionMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,89 @@
+"""Run a request once more when its transaction lost a deadlock or a serialisation conflict.
+
+PostgreSQL aborts one of two transactions that wait for each other (40P01), or one that cannot
+be serialised (40001); run again from the start, it usually succeeds. Only the whole request
+can be run again: the session, the rows it read and the checks made on them all belong to
+the first attempt. So this middleware keeps the request body, and when the error handler
+marks the answer as retryable (`mark_retryable`), discards that answer and replays the
+request to the app with a fresh scope: a new session and a new transaction. A second failure
+is answered as it is (503 with Retry-After).
+
+Sits inside the body-size limit, so the body it keeps is at most that limit.
+"""
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+FLAG = "retry_transaction"
+
+
+def mark_retryable(scope: MutableMapping[str, Any]) -> None:
+    """Ask the middleware to run this request once more (the answer so far is discarded)."""
+    scope.setdefault("state", {})[FLAG] = True
+
+
+class RetryTransactionMiddleware:
+    """Replays a request once when its answer was marked retryable; logs both outcomes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        if not complete:  # the client left while sending: nothing to replay
+            await self.app(scope, _replay(body, receive), send)
+            return
+        state = dict(scope.get("state", {}))
+        first = {**scope, "state": dict(state)}
+        discarded = False
+
+        async def send_unless_retrying(message: Message) -> None:
+            nonlocal discarded
+            if message["type"] == "http.response.start" and first["state"].get(FLAG):
+                discarded = True
+            if not discarded:
+                await send(message)
+
+        await self.app(first, _replay(body, receive), send_unless_retrying)
+        if not discarded:
+            return
+        where = f"{scope['method']} {scope['path']}"
+        logger.warning("deadlock or serialisation failure on %s: running it again", where)
+        again = {**scope, "state": dict(state)}
+        await self.app(again, _replay(body, receive), send)
+        if again["state"].get(FLAG):
+            logger.warning("deadlock or serialisation failure again on %s: answered 503", where)
+        else:
+            logger.info("%s succeeded when run again", where)
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bool]:
+    """Every body message of the request, and whether the body arrived whole."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, False
+        if not message.get("more_body", False):
+            return messages, True
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives the kept body messages again, then waits on the real one."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay

@@ -258,7 +258,8 @@ def add_term(session: Session, *, staff: User, term: str, canonical: str | None)
 
 def delete_term(session: Session, *, staff: User, term_id: int) -> None:
     """Remove a domain term or synonym; documents containing it are re-segmented."""
-    item = session.get(MatchTerm, term_id)
+    # Locked: of two racing deletions the second waits, then finds nothing (404, one audit).
+    item = session.get(MatchTerm, term_id, with_for_update=True, populate_existing=True)
     if item is None:
         raise NotFound("词条不存在", code="term_not_found")
     words = [item.term] + ([item.canonical] if item.canonical else [])

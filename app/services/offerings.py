@@ -48,10 +48,19 @@ def offerings_query(
 
 
 def get_offering(
-    session: Session, model: type[Offering], viewer: User | None, offering_id: int
+    session: Session,
+    model: type[Offering],
+    viewer: User | None,
+    offering_id: int,
+    *,
+    for_update: bool = False,
 ) -> Offering:
-    """One offering the viewer may see, else 404."""
-    found = session.scalar(offerings_query(model, viewer).where(model.id == offering_id).limit(1))
+    """One offering the viewer may see, else 404; `for_update` locks its row until commit."""
+    stmt = offerings_query(model, viewer).where(model.id == offering_id).limit(1)
+    if for_update:
+        # A racing edit or deletion waits here, then reads the row as committed (gone: 404).
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    found = session.scalar(stmt)
     if found is None:
         kind, label = _names(model)
         raise NotFound(f"{label}不存在", code=f"{kind}_not_found")
@@ -123,7 +132,7 @@ def delete_offering(
 
 
 def _owned(session: Session, model: type[Offering], user: User, offering_id: int) -> Offering:
-    offering = get_offering(session, model, user, offering_id)
+    offering = get_offering(session, model, user, offering_id, for_update=True)
     if offering.organization_id != user.organization_id or user.role not in RESEARCH_ROLES:
         _, label = _names(model)
         raise Forbidden(f"只有发布单位可以修改此{label}", code="not_offering_owner")

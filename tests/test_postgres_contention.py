@@ -1,0 +1,381 @@
+"""PostgreSQL under contention: lock waits end in a 503 with Retry-After, races end in 404/409,
+a deadlock or serialisation failure is run once more, and nothing answers 500.
+
+Each test commits real rows into a fresh database of its own (`live_database`); skipped
+without PostgreSQL.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import get_session_factory, make_engine
+from app.main import create_app
+from app.models import AuditEvent, Capability, MatchTerm, OrganizationKind, User
+from app.schemas.offering import CapabilityCreate
+from app.services import offerings
+from tests.conftest import postgres_url
+from tests.factories import headers, make_capability, make_challenge, make_user
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(postgres_url() is None, reason="needs PostgreSQL (POSTGRES_URL)"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
+BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
+WRITERS = 20
+LOCK_TIMEOUT = 1.0  # seconds, the server's DB_LOCK_TIMEOUT
+ROUNDS = 10
+
+
+@pytest.fixture
+def pg_database(live_database: str) -> str:
+    if not live_database.startswith("postgresql"):
+        pytest.skip("runs on PostgreSQL only (DATABASE_URL names SQLite)")
+    return live_database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(pg_database: str) -> Iterator[str]:
+    """uvicorn on the test's database, with a short lock timeout."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_database,
+        "SECRET_KEY": get_settings().secret_key,  # tokens are signed in this process
+        "RATE_LIMITS": "off",
+        "MATCH_WARMUP": "0",
+        "DEMO": "0",
+        "LOG_LEVEL": "WARNING",
+        "DB_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
+    }
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+Call = Callable[[httpx.Client], httpx.Response]
+
+
+def fire(url: str, calls: list[Call]) -> tuple[list[httpx.Response], float]:
+    """Send the calls at once, one thread and client each: the answers and the seconds taken."""
+    barrier = threading.Barrier(len(calls))
+    answers: list[httpx.Response | BaseException | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            barrier.wait()
+            try:
+                answers[i] = calls[i](client)
+            except BaseException as exc:  # a timeout is a failure to report, not a crash
+                answers[i] = exc
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    elapsed = time.monotonic() - started
+    responses = []
+    for answer in answers:
+        assert isinstance(answer, httpx.Response), f"no answer: {answer!r}"
+        responses.append(answer)
+    return responses, elapsed
+
+
+@contextmanager
+def held_lock(url: str, statement: str, params: dict[str, int]) -> Iterator[None]:
+    """A transaction on its own connection that holds `statement`'s row lock while open."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            connection.execute(text(statement), params)
+            yield
+    finally:
+        engine.dispose()
+
+
+def assert_busy_or_ok(response: httpx.Response) -> None:
+    assert response.status_code < 300 or response.status_code == 503, response.text
+    if response.status_code == 503:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"] == "database_busy"
+        assert int(response.headers["retry-after"]) >= 1
+
+
+def test_writes_behind_a_held_lock_answer_503_quickly_and_reads_go_on(
+    server: str, pg_database: str
+) -> None:
+    with get_session_factory().begin() as db:
+        owner = make_user(db)
+        challenge = make_challenge(db, owner=owner)
+        universities = [make_user(db, kind=OrganizationKind.university) for _ in range(WRITERS)]
+        challenge_id = challenge.id
+        tokens = [headers(u) for u in universities]
+
+    def bid(token: dict[str, str]) -> Call:
+        return lambda c: c.post(f"{API}/challenges/{challenge_id}/bids", json=BID, headers=token)
+
+    def post_capability(token: dict[str, str]) -> Call:
+        body = {"title": "先进陶瓷团队", "description": "氮化硼"}
+        return lambda c: c.post(f"{API}/capabilities", json=body, headers=token)
+
+    reads: list[Call] = [
+        lambda c: c.get(f"{API}/capabilities"),
+        lambda c: c.get(f"{API}/results"),
+        lambda c: c.get(f"{API}/challenges"),
+    ]
+    # Bids lock their challenge; every capability write takes the match index's sequence row.
+    rounds = [
+        ("SELECT id FROM challenge WHERE id = :id FOR UPDATE", {"id": challenge_id}, bid),
+        ("SELECT id FROM match_state WHERE id = :id FOR UPDATE", {"id": 1}, post_capability),
+    ]
+    for statement, params, write in rounds:
+        with held_lock(pg_database, statement, params):
+            responses, elapsed = fire(server, [write(t) for t in tokens] + reads)
+
+        writes, read_answers = responses[:WRITERS], responses[WRITERS:]
+        for response in responses:
+            assert_busy_or_ok(response)
+        # The lock was held throughout: every write waited its lock_timeout, then gave up.
+        assert [r.status_code for r in writes] == [503] * WRITERS
+        assert [r.status_code for r in read_answers] == [200] * len(reads)
+        assert elapsed < 5 * LOCK_TIMEOUT + 3, elapsed  # the old stall was 30 s and a 500
+
+    # Once the lock is gone the same writes go through.
+    responses, _ = fire(server, [bid(tokens[0]), post_capability(tokens[1])])
+    assert [r.status_code for r in responses] == [201, 201]
+
+
+def race(calls: list[Callable[[TestClient], httpx.Response]]) -> list[httpx.Response]:
+    """Run the calls at once through the in-process app, each from its own thread and client."""
+    application = create_app()
+    barrier = threading.Barrier(len(calls))
+    answers: list[httpx.Response | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        with TestClient(application, raise_server_exceptions=False) as client:
+            barrier.wait()
+            answers[i] = calls[i](client)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(a is not None for a in answers), "a racer did not answer"
+    return [a for a in answers if a is not None]
+
+
+def audited(db: Session, action: str, object_id: int) -> int:
+    stmt = select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == action, AuditEvent.object_id == object_id
+    )
+    return db.scalar(stmt) or 0
+
+
+def _capability_of_new_university() -> tuple[int, dict[str, str]]:
+    with get_session_factory().begin() as db:
+        university = make_user(db, kind=OrganizationKind.university)
+        capability = make_capability(db, owner=university)
+        return capability.id, headers(university)
+
+
+def edit(path: str, token: dict[str, str]) -> Callable[[TestClient], httpx.Response]:
+    return lambda c: c.patch(path, json={"title": "改后的团队"}, headers=token)
+
+
+def remove(path: str, token: dict[str, str]) -> Callable[[TestClient], httpx.Response]:
+    return lambda c: c.delete(path, headers=token)
+
+
+def test_an_edit_racing_a_deletion_is_never_a_500(pg_database: str) -> None:
+    for _ in range(ROUNDS):  # the two interleave differently from round to round
+        capability_id, token = _capability_of_new_university()
+        path = f"{API}/capabilities/{capability_id}"
+        patch, delete = race([edit(path, token), remove(path, token)])
+        # The edit came first (200, then deleted) or found the row gone (404).
+        assert patch.status_code in {200, 404}, patch.text
+        assert delete.status_code == 204, delete.text
+        with get_session_factory()() as db:
+            assert db.get(Capability, capability_id) is None
+            assert audited(db, "capability.delete", capability_id) == 1
+            edited = 1 if patch.status_code == 200 else 0
+            assert audited(db, "capability.update", capability_id) == edited
+
+
+def test_two_deletions_of_one_capability_answer_204_and_404_with_one_audit_event(
+    pg_database: str,
+) -> None:
+    for _ in range(ROUNDS // 2):
+        capability_id, token = _capability_of_new_university()
+        path = f"{API}/capabilities/{capability_id}"
+        answers = race([remove(path, token)] * 2)
+
+        assert sorted(a.status_code for a in answers) == [204, 404], [a.text for a in answers]
+        gone = next(a for a in answers if a.status_code == 404)
+        assert gone.json()["code"] == "capability_not_found"
+        with get_session_factory()() as db:
+            assert audited(db, "capability.delete", capability_id) == 1
+
+
+def _raise_sqlstate(session: Session, sqlstate: str) -> None:
+    """Make PostgreSQL itself fail this transaction with the given SQLSTATE."""
+    session.execute(
+        text(f"DO $$ BEGIN RAISE EXCEPTION 'test failure' USING ERRCODE = '{sqlstate}'; END $$")
+    )
+
+
+@pytest.fixture
+def failing_create(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, int], list[str]]:
+    """Make `create_offering` fail its transaction `times` times with `sqlstate`, after it
+    wrote its rows; returns the list of the titles it was called with."""
+
+    def arrange(sqlstate: str, times: int) -> list[str]:
+        calls: list[str] = []
+        real = offerings.create_offering
+
+        def flaky(
+            session: Session, model: type[Capability], *, owner: User, data: CapabilityCreate
+        ) -> Capability:
+            calls.append(data.title)
+            item = real(session, model, owner=owner, data=data)
+            session.flush()
+            if len(calls) <= times:
+                _raise_sqlstate(session, sqlstate)
+            return item
+
+        monkeypatch.setattr(offerings, "create_offering", flaky)
+        return calls
+
+    return arrange
+
+
+def _count_capabilities(title: str) -> int:
+    with get_session_factory()() as db:
+        return db.scalar(select(func.count(Capability.id)).where(Capability.title == title)) or 0
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialisation"])
+def test_a_deadlock_or_serialisation_failure_is_run_again_once(
+    failing_create: Callable[[str, int], list[str]], sqlstate: str
+) -> None:
+    calls = failing_create(sqlstate, 1)
+    with get_session_factory().begin() as db:
+        token = headers(make_user(db, kind=OrganizationKind.university))
+    title = f"重试团队{uuid.uuid4().hex[:6]}"
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.post(
+            f"{API}/capabilities", json={"title": title, "description": "氮化硼"}, headers=token
+        )
+
+    assert response.status_code == 201, response.text
+    assert calls == [title, title]  # the body was replayed to the second run
+    assert _count_capabilities(title) == 1  # the first run's rows were rolled back
+    with get_session_factory()() as db:
+        assert audited(db, "capability.create", response.json()["id"]) == 1
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialisation"])
+def test_a_second_deadlock_or_serialisation_failure_answers_503(
+    failing_create: Callable[[str, int], list[str]], sqlstate: str
+) -> None:
+    calls = failing_create(sqlstate, 2)
+    with get_session_factory().begin() as db:
+        token = headers(make_user(db, kind=OrganizationKind.university))
+    title = f"重试团队{uuid.uuid4().hex[:6]}"
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.post(
+            f"{API}/capabilities", json={"title": title, "description": "氮化硼"}, headers=token
+        )
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "database_busy"
+    assert int(response.headers["retry-after"]) >= 1
+    assert calls == [title, title]  # run twice, not more
+    assert _count_capabilities(title) == 0
+
+
+@pytest.mark.parametrize("sqlstate", ["55P03", "57014"], ids=["lock-timeout", "statement-timeout"])
+def test_a_timeout_is_a_503_and_not_run_again(
+    failing_create: Callable[[str, int], list[str]], sqlstate: str
+) -> None:
+    calls = failing_create(sqlstate, 1)
+    with get_session_factory().begin() as db:
+        token = headers(make_user(db, kind=OrganizationKind.university))
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        response = client.post(
+            f"{API}/capabilities", json={"title": "超时团队", "description": "氮"}, headers=token
+        )
+
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "database_busy"
+    assert "retry-after" in response.headers
+    assert len(calls) == 1
+
+
+def test_two_deletions_of_one_term_answer_204_and_404_with_one_audit_event(
+    pg_database: str,
+) -> None:
+    with get_session_factory().begin() as db:
+        staff = make_user(db, kind=OrganizationKind.bureau)
+        term = MatchTerm(term="氮化硼坩埚", canonical=None, created_by_id=staff.id)
+        db.add(term)
+        db.flush()
+        term_id, token = term.id, headers(staff)
+
+    answers = race([remove(f"{API}/matching/terms/{term_id}", token)] * 2)
+
+    assert sorted(a.status_code for a in answers) == [204, 404], [a.text for a in answers]
+    with get_session_factory()() as db:
+        assert audited(db, "matching.term_delete", term_id) == 1

@@ -51,6 +51,25 @@ def pg_database(live_database: str) -> str:
     return live_database
 
 
+def test_connections_carry_the_timeouts_of_the_settings(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_LOCK_TIMEOUT", "0.25")
+    monkeypatch.setenv("DB_STATEMENT_TIMEOUT", "12")
+    get_settings.cache_clear()
+    engine = make_engine(pg_database)
+    try:
+        with engine.connect() as connection:
+            shown = [
+                connection.execute(text(f"SHOW {name}")).scalar_one()
+                for name in ("lock_timeout", "statement_timeout")
+            ]
+    finally:
+        engine.dispose()
+        get_settings.cache_clear()
+    assert shown == ["250ms", "12s"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -304,7 +323,9 @@ def _count_capabilities(title: str) -> int:
 
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialisation"])
 def test_a_deadlock_or_serialisation_failure_is_run_again_once(
-    failing_create: Callable[[str, int], list[str]], sqlstate: str
+    failing_create: Callable[[str, int], list[str]],
+    sqlstate: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     calls = failing_create(sqlstate, 1)
     with get_session_factory().begin() as db:
@@ -318,6 +339,7 @@ def test_a_deadlock_or_serialisation_failure_is_run_again_once(
 
     assert response.status_code == 201, response.text
     assert calls == [title, title]  # the body was replayed to the second run
+    assert "running it again" in caplog.text
     assert _count_capabilities(title) == 1  # the first run's rows were rolled back
     with get_session_factory()() as db:
         assert audited(db, "capability.create", response.json()["id"]) == 1

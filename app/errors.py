@@ -137,11 +137,21 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _message(err: Any) -> str:
+    # Our validators raise ValueError with a Chinese text: show it without Pydantic's English
+    # "Value error, " prefix. An unknown field gets a Chinese message of its own.
+    if err.get("type") == "value_error" and "error" in (err.get("ctx") or {}):
+        return str(err["ctx"]["error"])
+    if err.get("type") == "extra_forbidden":
+        return "不接受此字段"
+    return str(err.get("msg", ""))
+
+
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors():
         loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
-        out.append(FieldError(loc=loc, msg=str(err.get("msg", "")), type=str(err.get("type", ""))))
+        out.append(FieldError(loc=loc, msg=_message(err), type=str(err.get("type", ""))))
     return out
 
 

@@ -73,8 +73,8 @@ def register(
 
 
 def _comparable(name: str) -> str:
-    # Full-width forms folded (NFKC) and every space removed: "科 技 局" is still 科技局.
-    return "".join(half_width(name).split())
+    # Full-width forms folded (NFKC), case folded, every space removed: "科 技 局" is 科技局.
+    return "".join(half_width(name).casefold().split())
 
 
 def _imitates_bureau(session: Session, name: str) -> bool:

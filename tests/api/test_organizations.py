@@ -170,6 +170,7 @@ def test_registration_refuses_unknown_fields_at_every_level(
     problem = assert_problem(r, 422, "validation_error")
     assert [e["loc"] for e in problem["errors"]] == [["body", *where, "note"]]
     assert problem["errors"][0]["type"] == "extra_forbidden"
+    assert problem["errors"][0]["msg"] == "不接受此字段"
     assert session.scalar(select(func.count(User.id))) == users_before
 
 
@@ -281,7 +282,7 @@ def test_invisible_characters_in_names_are_refused(
 
         problem = assert_problem(r, 422, "validation_error")
         assert [e["loc"] for e in problem["errors"]] == [loc]
-        assert "零宽字符或文字方向控制字符" in problem["errors"][0]["msg"]
+        assert problem["errors"][0]["msg"] == "不能包含零宽字符或文字方向控制字符"
         assert session.scalar(select(func.count(User.id))) == users_before
 
 
@@ -316,12 +317,14 @@ def test_organization_name_containing_the_bureau_organisations_own_name_is_refus
 ) -> None:
     staff = make_user(session, kind=OrganizationKind.bureau)
     staff.organization.name = "临港新区管理委员会"
+    make_user(session, kind=OrganizationKind.bureau).organization.name = "Lingang STB"
     session.commit()
 
     for name in [
         "临港新区管理委员会",
         "临港新区 管理委员会 产业服务部",
         "临港新区管理委员会有限公司",
+        "ＬＩＮＧＡＮＧ ｓｔｂ Services",  # full-width, other case, spaced
     ]:
         r = client.post(REGISTER, json=registration(kind, name=name))
         assert_problem(r, 422, "reserved_organization_name")
@@ -804,3 +807,14 @@ def test_rejected_enterprise_cannot_create_challenge(client: TestClient, session
     r = client.post("/api/v1/challenges", json=challenge_body(), headers=headers(user))
 
     assert_problem(r, 403, "organization_rejected")
+
+
+def test_rule_messages_are_the_rules_own_chinese_text(client: TestClient) -> None:
+    body = with_user(registration(name="朝阳\x00钢铁"), display_name="张\n伟")
+
+    problem = assert_problem(client.post(REGISTER, json=body), 422, "validation_error")
+
+    assert {tuple(e["loc"]): e["msg"] for e in problem["errors"]} == {
+        ("body", "organization", "name"): "不能包含控制字符",
+        ("body", "user", "display_name"): "不能包含换行或制表符",
+    }

@@ -55,7 +55,7 @@ def make_user(
     if organization is None:
         organization = Organization(
             kind=kind,
-            name=f"测试单位{n}",
+            name=f"测试科技局{n}" if kind is OrganizationKind.bureau else f"测试单位{n}",
             credit_code=credit_code(n) if kind is OrganizationKind.enterprise else None,
             region=region,
             status=OrganizationStatus.verified if verified else OrganizationStatus.unverified,

@@ -57,3 +57,28 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         bootstrap.main(["--help"])
     assert exit_info.value.code == 0
     assert "FIRST_BUREAU_USERNAME" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("admin", "password123"), ("admin", "Admin-2026-Kq7!"), ("chaoyang_admin", "chaoyang_admin")],
+)
+def test_weak_first_bureau_password_is_refused_and_creates_nobody(
+    live_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    username: str,
+    password: str,
+) -> None:
+    monkeypatch.setenv("FIRST_BUREAU_USERNAME", username)
+    monkeypatch.setenv("FIRST_BUREAU_PASSWORD", password)
+    get_settings.cache_clear()
+
+    with pytest.raises(SystemExit) as exit_info:
+        bootstrap.main(["--demo", "0"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "FIRST_BUREAU_PASSWORD is too weak" in error
+    assert password not in error  # the secret itself is never echoed
+    assert _count(User) == 0

@@ -15,6 +15,7 @@ from app.security import (
     create_access_token,
     dummy_hash,
     hash_password,
+    password_weakness,
     read_access_token,
     verify_password,
 )
@@ -164,6 +165,57 @@ def test_alg_none_token_is_refused_even_with_an_empty_signature() -> None:
     payload = base64.urlsafe_b64encode(json.dumps(_claims()).encode()).rstrip(b"=").decode()
 
     assert read_access_token(f"{header}.{payload}.") is None
+
+
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "99999999999999999999",  # past every integer column
+        "2147483648",  # 2**31: past PostgreSQL's integer
+        "0",
+        "-1",
+        " 2",
+        "2 ",
+        "2\n",
+        "+2",
+        "02",
+        "٢",  # ARABIC-INDIC DIGIT TWO: int() reads it as 2
+        "２",  # FULLWIDTH DIGIT TWO
+        "2_0",  # int() allows underscores between digits
+        "",
+    ],
+)
+def test_token_sub_must_be_a_plain_user_id_in_range(sub: str) -> None:
+    assert read_access_token(_sign(_claims(sub=sub))) is None
+
+
+def test_token_sub_at_the_top_of_the_id_range_is_accepted() -> None:
+    assert read_access_token(_sign(_claims(sub="2147483647"))) == 2**31 - 1
+
+
+# --- password strength ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "username"),
+    [
+        ("password123", "zhang_wei"),  # in zxcvbn's common list
+        ("PassWord123", "zhang_wei"),  # compared case-insensitively
+        ("ｐａｓｓｗｏｒｄ１２３", "zhang_wei"),  # full-width forms fold to the same password
+        ("qwertyuiop", "zhang_wei"),
+        ("1234567890", "zhang_wei"),
+        ("zhang_wei_2026", "zhang_wei"),  # contains the username
+        ("My-ZHANG_WEI-pw", "zhang_wei"),  # contains it in another case
+        ("lingang_steel", "lingang_steel"),  # equals it
+    ],
+)
+def test_weak_password_is_named(password: str, username: str) -> None:
+    assert password_weakness(password, username=username)
+
+
+@pytest.mark.parametrize("password", ["Kq7!vT2m-0f3a9c", "correct-horse-battery", "demo-pass-2026"])
+def test_uncommon_password_without_the_username_is_accepted(password: str) -> None:
+    assert password_weakness(password, username="zhang_wei") is None
 
 
 # --- settings that guard the keys ---------------------------------------------------------

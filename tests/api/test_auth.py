@@ -1,5 +1,6 @@
 """Sign-in (`POST /auth/token`) and the signed-in user (`GET /users/me`)."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -260,3 +261,37 @@ def test_user_of_unverified_organization_can_sign_in(client: TestClient, session
 
     assert r.status_code == 200, r.text
     assert client.get(ME, headers=bearer(r.json()["access_token"])).status_code == 200
+
+
+@pytest.mark.parametrize("sub", ["99999999999999999999", "2147483648", "4294967296"])
+def test_token_naming_an_id_out_of_range_is_401_not_500(
+    client: TestClient, session: Session, sub: str
+) -> None:
+    user = make_user(session)
+
+    r = client.get(ME, headers=bearer(signed(claims_for(user, sub=sub))))
+
+    assert_problem(r, 401, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda n: f" {n}",
+        lambda n: f"{n} ",
+        lambda n: f"+{n}",
+        lambda n: f"0{n}",
+        lambda n: str(n).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        lambda n: str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    ],
+    ids=["leading space", "trailing space", "plus sign", "leading zero", "arabic-indic", "fw"],
+)
+def test_other_spellings_of_a_user_id_are_not_that_user(
+    client: TestClient, session: Session, spelling: Callable[[int], str]
+) -> None:
+    user = make_user(session)
+    assert client.get(ME, headers=bearer(signed(claims_for(user)))).status_code == 200
+
+    r = client.get(ME, headers=bearer(signed(claims_for(user, sub=spelling(user.id)))))
+
+    assert_problem(r, 401, "invalid_token")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.main import create_app
+from app.models import OrganizationKind
 from tests.factories import headers, make_user
 
 PROBLEM = "application/problem+json"
@@ -123,3 +124,112 @@ def test_cors_origins_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> Non
         )
     assert allowed.headers["access-control-allow-origin"] == "http://portal.example.cn"
     assert "access-control-allow-origin" not in denied.headers
+
+
+def _query_parameters(client: TestClient) -> list[tuple[str, str, str]]:
+    """(method, path with its ids filled in, parameter) for every query parameter of the API."""
+    spec = client.get("/openapi.json").json()
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            for param in op.get("parameters", []):
+                if param["in"] == "query":
+                    found.append((method, re.sub(r"\{[^}]+\}", "1", path), param["name"]))
+    return found
+
+
+def test_every_query_parameter_refuses_control_characters(
+    client: TestClient, session: Session
+) -> None:
+    staff = headers(make_user(session, kind=OrganizationKind.bureau))
+    params = _query_parameters(client)
+    assert ("get", "/api/v1/audit-events", "object_type") in params
+    assert len(params) >= 20
+
+    for method, path, name in params:
+        for bad in ["\x00", "a\tb", "a\x85b"]:
+            r = client.request(method, path, params={name: bad}, headers=staff)
+            problem = _is_problem(r, 422, "validation_error")
+            assert ["query", name] in [e["loc"] for e in problem["errors"]], (method, path, name)  # type: ignore[union-attr]
+
+
+def test_nul_in_an_audit_filter_is_422_not_a_database_error(
+    client: TestClient, session: Session
+) -> None:
+    staff = headers(make_user(session, kind=OrganizationKind.bureau))
+
+    r = client.get("/api/v1/audit-events?object_type=%00", headers=staff)
+
+    problem = _is_problem(r, 422, "validation_error")
+    assert problem["errors"] == [
+        {
+            "loc": ["query", "object_type"],
+            "msg": "查询参数不能包含控制字符",
+            "type": "control_character",
+        }
+    ]
+
+
+def test_control_character_in_a_query_parameter_name_is_refused(client: TestClient) -> None:
+    r = client.get("/api/v1/challenges?q%00x=1&limit=5")
+
+    problem = _is_problem(r, 422, "validation_error")
+    assert [e["loc"] for e in problem["errors"]] == [["query", "q\x00x"]]  # type: ignore[union-attr]
+
+
+def test_ordinary_chinese_query_values_still_work(client: TestClient) -> None:
+    assert client.get("/api/v1/challenges", params={"q": "氮化硼 坩埚"}).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_is_a_422_problem(client: TestClient, depth: int) -> None:
+    for body in ["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth]:
+        response = client.post(
+            "/api/v1/organizations/register",
+            content=body.encode(),
+            headers={"content-type": "application/json"},
+        )
+        problem = _is_problem(response, 422, "malformed_json")
+        assert problem["errors"] == [
+            {"loc": ["body"], "msg": problem["detail"], "type": "json_invalid"}
+        ]
+
+
+def test_json_body_that_is_not_utf8_is_a_422_problem(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/organizations/register",
+        content=b'{"organization": "\xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
+    _is_problem(response, 422, "malformed_json")
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200f", "\u202e", "\u2060", "\u2067", "\ufeff"])
+def test_single_line_titles_refuse_invisible_characters(
+    client: TestClient, session: Session, char: str
+) -> None:
+    enterprise = headers(make_user(session))
+    university = headers(make_user(session, kind=OrganizationKind.university))
+    challenge = {
+        "title": f"高纯{char}坩埚",
+        "description": "描述",
+        "indicators": [{"name": "纯度", "target": "≥99.99", "unit": "%"}],
+        "sector": "industry",
+        "budget": "120.00",
+        "deadline": "2099-01-01T00:00:00+08:00",
+        "region": "211302",
+    }
+    indicator = {
+        **challenge,
+        "title": "高纯坩埚",
+        "indicators": [{"name": f"纯{char}度", "target": "≥99.99"}],
+    }
+    capability = {"title": f"陶瓷{char}团队", "description": "描述"}
+
+    for path, body, who, loc in [
+        ("/api/v1/challenges", challenge, enterprise, ["body", "title"]),
+        ("/api/v1/challenges", indicator, enterprise, ["body", "indicators", 0, "name"]),
+        ("/api/v1/capabilities", capability, university, ["body", "title"]),
+    ]:
+        problem = _is_problem(client.post(path, json=body, headers=who), 422, "validation_error")
+        assert [e["loc"] for e in problem["errors"]] == [loc]  # type: ignore[union-attr]

@@ -142,13 +142,36 @@ def test_registration_cannot_choose_server_owned_fields(
 
     r = client.post(REGISTER, json=body)
 
-    assert r.status_code in (201, 422), r.text
-    if r.status_code == 201:
-        assert r.json()["status"] == "unverified"
-        assert r.json()["id"] != 424242
-        assert r.json()["user"]["role"] == "enterprise"
-        assert r.json()["user"]["organization_id"] == r.json()["id"]
+    problem = assert_problem(r, 422, "validation_error")
+    assert {tuple(e["loc"]) for e in problem["errors"]} == {
+        ("body", "organization", "status"),
+        ("body", "organization", "id"),
+        ("body", "user", "role"),
+        ("body", "user", "organization_id"),
+        ("body", "user", "is_active"),
+    }
     assert session.get(Organization, 424242) is None
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+@pytest.mark.parametrize(
+    "where", [(), ("organization",), ("user",)], ids=["body", "organization", "user"]
+)
+def test_registration_refuses_unknown_fields_at_every_level(
+    client: TestClient, session: Session, kind: str, where: tuple[str, ...]
+) -> None:
+    body = registration(kind)
+    part = body if not where else body[where[0]]
+    part["note"] = "多余字段"
+    users_before = session.scalar(select(func.count(User.id)))
+
+    r = client.post(REGISTER, json=body)
+
+    problem = assert_problem(r, 422, "validation_error")
+    assert [e["loc"] for e in problem["errors"]] == [["body", *where, "note"]]
+    assert problem["errors"][0]["type"] == "extra_forbidden"
+    assert problem["errors"][0]["msg"] == "不接受此字段"
+    assert session.scalar(select(func.count(User.id))) == users_before
 
 
 def test_username_is_stored_lower_case(client: TestClient) -> None:
@@ -221,6 +244,139 @@ def test_bad_registration_is_422_and_creates_nothing(
     assert_problem(r, 422, "validation_error")
     assert r.json()["errors"], label
     assert session.scalar(select(func.count(User.id))) == users_before
+
+
+INVISIBLE = [
+    "\u200b",  # ZERO WIDTH SPACE
+    "\u200c",
+    "\u200d",
+    "\u200e",  # LEFT-TO-RIGHT MARK
+    "\u200f",
+    "\u202a",  # LEFT-TO-RIGHT EMBEDDING
+    "\u202d",
+    "\u202e",  # RIGHT-TO-LEFT OVERRIDE
+    "\u2060",  # WORD JOINER
+    "\u2063",
+    "\u2064",
+    "\u2066",  # LEFT-TO-RIGHT ISOLATE
+    "\u2069",
+    "\ufeff",  # ZERO WIDTH NO-BREAK SPACE (BOM)
+]
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+@pytest.mark.parametrize("char", INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_characters_in_names_are_refused(
+    client: TestClient, session: Session, kind: str, char: str
+) -> None:
+    for body, loc in [
+        (registration(kind, name=f"朝阳{char}钢铁有限公司"), ["body", "organization", "name"]),
+        (
+            with_user(registration(kind), display_name=f"张{char}伟"),
+            ["body", "user", "display_name"],
+        ),
+    ]:
+        users_before = session.scalar(select(func.count(User.id)))
+
+        r = client.post(REGISTER, json=body)
+
+        problem = assert_problem(r, 422, "validation_error")
+        assert [e["loc"] for e in problem["errors"]] == [loc]
+        assert problem["errors"][0]["msg"] == "不能包含零宽字符或文字方向控制字符"
+        assert session.scalar(select(func.count(User.id))) == users_before
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "朝阳市科技局",
+        "朝阳市科学技术局",
+        "科技局服务中心有限公司",
+        "朝阳 科 技 局",
+        "朝阳\u3000科技局",  # an ideographic (full-width) space
+        "朝阳市科学技术局（驻京办）",
+    ],
+)
+def test_organization_name_posing_as_the_bureau_is_refused(
+    client: TestClient, session: Session, kind: str, name: str
+) -> None:
+    users_before = session.scalar(select(func.count(User.id)))
+
+    r = client.post(REGISTER, json=registration(kind, name=name))
+
+    problem = assert_problem(r, 422, "reserved_organization_name")
+    assert [e["loc"] for e in problem["errors"]] == [["body", "organization", "name"]]
+    assert "科技局" in problem["detail"]
+    assert session.scalar(select(func.count(User.id))) == users_before
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+def test_organization_name_containing_the_bureau_organisations_own_name_is_refused(
+    client: TestClient, session: Session, kind: str
+) -> None:
+    staff = make_user(session, kind=OrganizationKind.bureau)
+    staff.organization.name = "临港新区管理委员会"
+    make_user(session, kind=OrganizationKind.bureau).organization.name = "Lingang STB"
+    session.commit()
+
+    for name in [
+        "临港新区管理委员会",
+        "临港新区 管理委员会 产业服务部",
+        "临港新区管理委员会有限公司",
+        "ＬＩＮＧＡＮＧ ｓｔｂ Services",  # full-width, other case, spaced
+    ]:
+        r = client.post(REGISTER, json=registration(kind, name=name))
+        assert_problem(r, 422, "reserved_organization_name")
+    assert client.post(REGISTER, json=registration(kind, name="临港新区钢铁有限公司")).is_success
+
+
+WEAK_PASSWORDS = [
+    "password123",
+    "PassWord123",  # the list is compared case-insensitively
+    "qwertyuiop",
+    "1234567890",
+    "iloveyou12",
+]
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+@pytest.mark.parametrize("password", WEAK_PASSWORDS)
+def test_common_password_is_refused_at_registration(
+    client: TestClient, session: Session, kind: str, password: str
+) -> None:
+    body = with_user(registration(kind), password=password)
+    users_before = session.scalar(select(func.count(User.id)))
+
+    r = client.post(REGISTER, json=body)
+
+    problem = assert_problem(r, 422, "weak_password")
+    assert [e["loc"] for e in problem["errors"]] == [["body", "user", "password"]]
+    assert "常见" in problem["detail"]
+    assert session.scalar(select(func.count(User.id))) == users_before
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "university", "institute"])
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("zhang_wei_2026", "zhang_wei_2026"),
+        ("Zhang_Wei_2026", "ZHANG_WEI_2026"),  # the username is stored lower-cased
+        ("lingang_steel", "Kq7!lingang_steel"),
+        ("lingang_steel", "x-LinGang_Steel-9"),
+    ],
+)
+def test_password_equal_to_or_containing_the_username_is_refused(
+    client: TestClient, session: Session, kind: str, username: str, password: str
+) -> None:
+    body = with_user(registration(kind), username=username, password=password)
+
+    r = client.post(REGISTER, json=body)
+
+    problem = assert_problem(r, 422, "weak_password")
+    assert [e["loc"] for e in problem["errors"]] == [["body", "user", "password"]]
+    assert "用户名" in problem["detail"]
+    assert session.scalar(select(User).where(User.username == username.lower())) is None
 
 
 def test_name_of_exactly_200_characters_is_accepted(client: TestClient) -> None:
@@ -650,4 +806,15 @@ def test_rejected_enterprise_cannot_create_challenge(client: TestClient, session
 
     r = client.post("/api/v1/challenges", json=challenge_body(), headers=headers(user))
 
-    assert_problem(r, 403, "organization_not_verified")
+    assert_problem(r, 403, "organization_rejected")
+
+
+def test_rule_messages_are_the_rules_own_chinese_text(client: TestClient) -> None:
+    body = with_user(registration(name="朝阳\x00钢铁"), display_name="张\n伟")
+
+    problem = assert_problem(client.post(REGISTER, json=body), 422, "validation_error")
+
+    assert {tuple(e["loc"]): e["msg"] for e in problem["errors"]} == {
+        ("body", "organization", "name"): "不能包含控制字符",
+        ("body", "user", "display_name"): "不能包含换行或制表符",
+    }

@@ -10,7 +10,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.schemas.common import Description, ReadModel, single_line
+from app.schemas.common import Description, Page, ReadModel, single_line
 
 Term = Annotated[
     str,
@@ -89,8 +89,8 @@ class TermRead(ReadModel):
     created_at: datetime
 
 
-class TermList(BaseModel):
-    items: list[TermRead]
+class TermPage(Page[TermRead]):
+    """领域词与同义词列表：一页 `items`，`total` 为总数。"""
 
 
 class RebuildRead(BaseModel):

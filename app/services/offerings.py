@@ -53,8 +53,11 @@ def get_offering(
     """One offering the viewer may see, else 404."""
     found = session.scalar(offerings_query(model, viewer).where(model.id == offering_id).limit(1))
     if found is None:
-        kind, label = _names(model)
-        raise NotFound(f"{label}不存在", code=f"{kind}_not_found")
+        _, label = _names(model)
+        raise NotFound(
+            f"{label}不存在",
+            code="capability_not_found" if model is Capability else "result_not_found",
+        )
     return found
 
 

@@ -49,6 +49,8 @@ class MatchItemRead(ReadModel):
 
 
 class MatchList(BaseModel):
+    """匹配结果：按得分从高到低的前 `limit` 条。是排名而非分页列表，故没有 total 与 offset。"""
+
     items: list[MatchItemRead]
 
 

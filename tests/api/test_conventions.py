@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.main import create_app
+from app.models import OrganizationKind
 from tests.factories import headers, make_user
 
 PROBLEM = "application/problem+json"
@@ -123,3 +124,14 @@ def test_cors_origins_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> Non
         )
     assert allowed.headers["access-control-allow-origin"] == "http://portal.example.cn"
     assert "access-control-allow-origin" not in denied.headers
+
+
+def test_term_list_uses_the_list_envelope(client: TestClient, session: Session) -> None:
+    staff = make_user(session, kind=OrganizationKind.bureau)
+    for term in ("热解氮化硼坩埚", "化学气相沉积", "半导体单晶"):
+        added = client.post("/api/v1/matching/terms", json={"term": term}, headers=headers(staff))
+        assert added.status_code == 201, added.text
+    body = client.get("/api/v1/matching/terms?limit=2&offset=1", headers=headers(staff)).json()
+    assert set(body) == {"items", "total", "limit", "offset"}
+    assert (body["total"], body["limit"], body["offset"]) == (3, 2, 1)
+    assert [t["term"] for t in body["items"]] == ["化学气相沉积", "半导体单晶"]

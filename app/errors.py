@@ -247,12 +247,10 @@ def field_message(error: Mapping[str, Any]) -> str:
         # Our validators raise ValueError("中文…"); Pydantic prefixes "Value error, ".
         return str(ctx["error"])
     template = _FIELD_MESSAGES.get(kind)
-    if template is None:
-        return str(error.get("msg", ""))
     try:
-        return template.format(**ctx)
-    except (KeyError, IndexError, ValueError):
-        return template.split("{", 1)[0].rstrip("：: ")
+        return template.format(**ctx) if template is not None else str(error.get("msg", ""))
+    except (KeyError, IndexError, ValueError):  # a context without the value the text names
+        return str(error.get("msg", ""))
 
 
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:

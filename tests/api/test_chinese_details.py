@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.errors import field_message
 from app.models import (
     BidStatus,
     ChallengeStatus,
@@ -133,3 +134,14 @@ def test_a_bad_query_value_is_explained_in_chinese(client: TestClient) -> None:
     assert (error["type"], error["msg"]) == ("greater_than_equal", "应不小于 1")
     enum = assert_problem(client.get(f"{API}/challenges?status=open"), 422, "validation_error")
     assert enum["errors"][0]["msg"].startswith("应为以下值之一")
+
+
+def test_a_field_message_without_its_context_or_translation_keeps_pydantics_text() -> None:
+    english = "String should have at most 5 characters"
+    assert field_message({"type": "string_too_long", "msg": english, "ctx": {}}) == english
+    assert field_message({"type": "url_parsing", "msg": "Input should be a valid URL"}) == (
+        "Input should be a valid URL"
+    )
+    assert field_message({"type": "string_too_long", "msg": english, "ctx": {"max_length": 5}}) == (
+        "最多 5 个字符"
+    )

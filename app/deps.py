@@ -6,7 +6,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ from app.services.access import require_not_rejected
 from app.services.accounts import user_by_id
 from app.services.pagination import paginate
 
-R = TypeVar("R", bound=BaseModel)
+P = TypeVar("P", bound=Page[Any])
 
 # scope="function": the commit runs when the route returns, before the response is sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -96,14 +95,11 @@ class PageParams:
         self.limit = limit
         self.offset = offset
 
-    def page(self, session: Session, stmt: Select[Any], schema: type[R]) -> Page[R]:
-        """Run `stmt` for this page and shape the rows as `schema`, with the total."""
+    def page(self, session: Session, stmt: Select[Any], page: type[P]) -> P:
+        """Run `stmt` for this page and answer it as `page` (a `Page[XRead]`), with the total."""
         items, total = paginate(session, stmt, limit=self.limit, offset=self.offset)
-        return Page[R](
-            items=[schema.model_validate(i) for i in items],
-            total=total,
-            limit=self.limit,
-            offset=self.offset,
+        return page.model_validate(
+            {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
         )
 
 

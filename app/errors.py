@@ -1,14 +1,15 @@
 """The AppError tree and the handlers that answer RFC 9457 problem details."""
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
@@ -21,11 +22,65 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+# Every problem `code` the API answers, with its meaning. It is the enum of `Problem.code` in
+# the OpenAPI, and docs/api.md lists the same codes: tests/test_problem_codes.py scans app/ for
+# the codes used (`code="..."` and class-level `code = "..."`) and fails on one missing here or
+# there. A new code is one line here and one line in docs/api.md.
+CODES: dict[str, str] = {
+    # 400
+    "bad_request": "请求无法处理（例如表单无法解析）",
+    # 401
+    "not_authenticated": "需要登录：未带令牌",
+    "invalid_token": "令牌无效、已过期或其用户已停用",
+    "invalid_credentials": "用户名或密码错误",
+    # 403
+    "forbidden": "无权执行此操作",
+    "role_not_allowed": "当前角色不能执行此操作",
+    "organization_not_verified": "所在单位尚未通过科技局审核",
+    "not_challenge_owner": "只有发榜单位（或科技局）可以执行此操作",
+    "not_bidder": "只有申报单位可以执行此操作",
+    "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
+    # 404
+    "not_found": "路径不存在",
+    "organization_not_found": "单位不存在或无权查看",
+    "challenge_not_found": "榜单不存在或无权查看",
+    "capability_not_found": "科研能力不存在或无权查看",
+    "result_not_found": "科技成果不存在或无权查看",
+    "bid_not_found": "申报不存在或无权查看",
+    "project_not_found": "项目不存在或无权查看",
+    "term_not_found": "领域词不存在",
+    # 405
+    "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
+    # 409
+    "conflict": "与现有数据冲突（并发修改或重复），刷新后重试",
+    "invalid_transition": "对象当前状态不允许此操作",
+    "deadline_passed": "揭榜截止时间已过，不能发布",
+    "challenge_has_bids": "榜单已有揭榜申报，不能撤回",
+    "challenge_not_open": "榜单不在可评选、可授榜的状态",
+    "bidding_closed": "榜单不在揭榜期内",
+    "duplicate_bid": "本单位对该榜单已有有效申报",
+    "already_nominated": "该榜单已有提名的申报",
+    "username_taken": "用户名已被使用",
+    "credit_code_taken": "统一社会信用代码已注册",
+    "registration_conflict": "用户名或统一社会信用代码已被使用（并发注册）",
+    "term_exists": "领域词已存在",
+    # 422
+    "validation_error": "请求参数校验失败，`errors` 逐项列出字段",
+    "malformed_json": "请求体不是合法的 JSON",
+    # 429
+    "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
+    # 500
+    "internal_error": "服务器内部错误",
+    # 503
+    "service_unavailable": "服务暂时不可用，按 `Retry-After` 秒后重试",
+    "database_unavailable": "数据库暂时不可用，稍后重试",
+}
+
 
 class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(description='字段路径，如 ["body", "budget"]')
+    msg: str = Field(description="中文说明")
+    type: str = Field(description="Pydantic 的错误类型（如 missing），或本 API 的错误码")
 
 
 class Problem(BaseModel):
@@ -34,8 +89,10 @@ class Problem(BaseModel):
     type: str = "about:blank"
     title: str
     status: int
-    detail: str
-    code: str
+    detail: str = Field(description="给人看的中文说明")
+    code: str = Field(
+        description="稳定的机器错误码（见 docs/api.md）", json_schema_extra={"enum": list(CODES)}
+    )
     errors: list[FieldError] | None = None
 
 
@@ -141,21 +198,70 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _message(err: Any) -> str:
-    # Our validators raise ValueError with a Chinese text: show it without Pydantic's English
-    # "Value error, " prefix. An unknown field gets a Chinese message of its own.
-    if err.get("type") == "value_error" and "error" in (err.get("ctx") or {}):
-        return str(err["ctx"]["error"])
-    if err.get("type") == "extra_forbidden":
-        return "不接受此字段"
-    return str(err.get("msg", ""))
+# Pydantic's messages for the error types a client meets, in Chinese; `type` stays as Pydantic
+# gives it (the stable machine name), and a rare type keeps Pydantic's English `msg`.
+_FIELD_MESSAGES = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不允许的字段",
+    "string_type": "应为字符串",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "decimal_type": "应为十进制数",
+    "decimal_parsing": "应为十进制数",
+    "decimal_max_digits": "最多 {max_digits} 位数字",
+    "decimal_max_places": "最多 {decimal_places} 位小数",
+    "decimal_whole_digits": "整数部分最多 {whole_digits} 位",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "list_type": "应为数组",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "bool_type": "应为布尔值",
+    "bool_parsing": "应为布尔值",
+    "enum": "应为以下值之一：{expected}",
+    "literal_error": "应为以下值之一：{expected}",
+    "datetime_type": "应为带时区的 ISO 8601 时间",
+    "datetime_parsing": "应为带时区的 ISO 8601 时间",
+    "datetime_from_date_parsing": "应为带时区的 ISO 8601 时间",
+    "timezone_aware": "时间须带时区",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "json_invalid": "JSON 格式错误",
+    "json_type": "JSON 格式错误",
+}
+
+
+def field_message(error: Mapping[str, Any]) -> str:
+    """A Pydantic error's `msg` in Chinese: our validators' own text, or the type's message."""
+    ctx = error.get("ctx") or {}
+    kind = str(error.get("type", ""))
+    if kind in {"value_error", "assertion_error"} and "error" in ctx:
+        # Our validators raise ValueError("中文…"); Pydantic prefixes "Value error, ".
+        return str(ctx["error"])
+    template = _FIELD_MESSAGES.get(kind)
+    try:
+        return template.format(**ctx) if template is not None else str(error.get("msg", ""))
+    except (KeyError, IndexError, ValueError):  # a context without the value the text names
+        return str(error.get("msg", ""))
 
 
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors():
         loc = [part for part in err.get("loc", ()) if isinstance(part, str | int)]
-        out.append(FieldError(loc=loc, msg=_message(err), type=str(err.get("type", ""))))
+        out.append(FieldError(loc=loc, msg=field_message(err), type=str(err.get("type", ""))))
     return out
 
 
@@ -202,16 +308,40 @@ def _unparsable_json(cause: BaseException | None) -> JSONResponse | None:
     return problem(422, "malformed_json", detail, errors=errors)
 
 
+class _HttpProblem(NamedTuple):
+    code: str
+    detail: str
+
+
+# What Starlette and FastAPI raise themselves (unknown path, wrong method, a form that cannot be
+# parsed), with a Chinese detail instead of their English one.
+_HTTP_PROBLEMS = {
+    400: _HttpProblem(code="bad_request", detail="请求无法解析"),
+    401: _HttpProblem(code="not_authenticated", detail="请先登录"),
+    403: _HttpProblem(code="forbidden", detail="无权执行此操作"),
+    404: _HttpProblem(code="not_found", detail="请求的路径不存在"),
+    405: _HttpProblem(code="method_not_allowed", detail="该路径不支持此请求方法"),
+}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and (unparsable := _unparsable_json(exc.__cause__)):
         return unparsable
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
-    code = codes.get(exc.status_code, HTTPStatus(exc.status_code).name.lower())
-    response = problem(exc.status_code, code, str(exc.detail))
+    status = exc.status_code
+    fallback = (
+        _HttpProblem(code="internal_error", detail="服务器内部错误")
+        if status >= 500
+        else _HttpProblem(code="bad_request", detail="请求无法处理")
+    )
+    known = _HTTP_PROBLEMS.get(status, fallback)
+    # A detail someone wrote in Chinese is kept; the framework's English phrases are not.
+    detail = exc.detail if isinstance(exc.detail, str) and _CJK.search(exc.detail) else known.detail
+    response = problem(status, known.code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
-    if exc.status_code == 405:
+    if status == 405:
         response.headers["Allow"] = _allowed_methods(request)
     return response
 

@@ -18,6 +18,21 @@ class BidStatus(StrEnum):
     withdrawn = "withdrawn"
     rejected = "rejected"
 
+    @property
+    def label(self) -> str:
+        """The state's Chinese name, for the messages people read."""
+        return BID_STATUS_LABELS.get(self, self.value)
+
+
+BID_STATUS_LABELS: dict[BidStatus, str] = {
+    BidStatus.submitted: "已提交",
+    BidStatus.shortlisted: "已入围",
+    BidStatus.nominated: "已提名",
+    BidStatus.awarded: "已授榜",
+    BidStatus.withdrawn: "已撤回",
+    BidStatus.rejected: "未采纳",
+}
+
 
 LIVE_BID_STATUSES = frozenset(
     {BidStatus.submitted, BidStatus.shortlisted, BidStatus.nominated, BidStatus.awarded}

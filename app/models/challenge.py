@@ -27,6 +27,23 @@ class ChallengeStatus(StrEnum):
     withdrawn = "withdrawn"
     cancelled = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """The state's Chinese name, for the messages people read."""
+        return CHALLENGE_STATUS_LABELS.get(self, self.value)
+
+
+CHALLENGE_STATUS_LABELS: dict[ChallengeStatus, str] = {
+    ChallengeStatus.draft: "草稿",
+    ChallengeStatus.pending_review: "待审核",
+    ChallengeStatus.returned: "已退回",
+    ChallengeStatus.published: "已发布",
+    ChallengeStatus.closed: "已截止",
+    ChallengeStatus.awarded: "已授榜",
+    ChallengeStatus.withdrawn: "已撤回",
+    ChallengeStatus.cancelled: "已取消",
+}
+
 
 # What the public may read: published and everything a published challenge becomes openly.
 PUBLIC_CHALLENGE_STATUSES = frozenset(

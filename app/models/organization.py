@@ -19,6 +19,18 @@ class OrganizationStatus(StrEnum):
     verified = "verified"
     rejected = "rejected"
 
+    @property
+    def label(self) -> str:
+        """The state's Chinese name, for the messages people read."""
+        return ORGANIZATION_STATUS_LABELS.get(self, self.value)
+
+
+ORGANIZATION_STATUS_LABELS: dict[OrganizationStatus, str] = {
+    OrganizationStatus.unverified: "待审核",
+    OrganizationStatus.verified: "已审核",
+    OrganizationStatus.rejected: "已驳回",
+}
+
 
 class Organization(Timestamps, Base):
     __tablename__ = "organization"

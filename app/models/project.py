@@ -15,6 +15,20 @@ class ProjectStatus(StrEnum):
     failed = "failed"
     terminated = "terminated"
 
+    @property
+    def label(self) -> str:
+        """The state's Chinese name, for the messages people read."""
+        return PROJECT_STATUS_LABELS.get(self, self.value)
+
+
+PROJECT_STATUS_LABELS: dict[ProjectStatus, str] = {
+    ProjectStatus.in_progress: "实施中",
+    ProjectStatus.acceptance_requested: "待验收",
+    ProjectStatus.completed: "已验收",
+    ProjectStatus.failed: "验收未通过",
+    ProjectStatus.terminated: "已终止",
+}
+
 
 class Project(Timestamps, Base):
     """The awarded work, tracked to acceptance. Exactly one per challenge (unique)."""

@@ -4,8 +4,7 @@ from fastapi import APIRouter, Query
 
 from app.deps import BureauStaff, IdFilter, Paging, SessionDep
 from app.errors import error_responses
-from app.schemas.audit import AuditEventRead
-from app.schemas.common import Page
+from app.schemas.audit import AuditEventPage
 from app.services.audit import events_query
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
@@ -19,7 +18,7 @@ def list_audit_events(
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: IdFilter = None,
     actor_id: IdFilter = None,
-) -> Page[AuditEventRead]:
+) -> AuditEventPage:
     """Every state change and approval, newest first (bureau only)."""
     stmt = events_query(object_type=object_type, object_id=object_id, actor_id=actor_id)
-    return paging.page(session, stmt, AuditEventRead)
+    return paging.page(session, stmt, AuditEventPage)

@@ -1,20 +1,19 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form
 
 from app.config import get_settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import error_responses
-from app.schemas.auth import Token, UserRead
+from app.schemas.auth import SignInForm, Token, UserRead
 from app.security import create_access_token
 from app.services.accounts import authenticate
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", summary="登录，获取访问令牌", responses=error_responses(401, 422))
-def sign_in(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+@router.post("/auth/token", summary="登录，获取访问令牌", responses=error_responses(400, 401, 422))
+def sign_in(session: SessionDep, form: Annotated[SignInForm, Form()]) -> Token:
     """OAuth2 password flow: form fields `username` and `password`; answers a bearer token."""
     user = authenticate(session, username=form.username, password=form.password)
     minutes = get_settings().access_token_minutes
@@ -22,6 +21,6 @@ def sign_in(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depe
 
 
 @router.get("/users/me", summary="当前用户", responses=error_responses(401))
-def read_me(user: CurrentUser) -> UserRead:
+def get_current_user(user: CurrentUser) -> UserRead:
     """The signed-in user, with `role` and `organization_id`."""
     return UserRead.model_validate(user)

@@ -2,8 +2,7 @@ from fastapi import APIRouter, status
 
 from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
-from app.schemas.bid import AwardRead, BidCreate, BidRead, BidRejectBody
-from app.schemas.common import Page
+from app.schemas.bid import AwardRead, BidCreate, BidPage, BidRead, BidRejectBody
 from app.services import bids
 
 router = APIRouter(tags=["bids"])
@@ -32,27 +31,27 @@ def create_bid(
 )
 def list_bids(
     session: SessionDep, user: CurrentUser, challenge_id: ObjectId, paging: Paging
-) -> Page[BidRead]:
+) -> BidPage:
     """All bids for the challenge's owner and the bureau; a bidder sees only its own."""
     stmt = bids.bids_query(session, user, challenge_id)
-    return paging.page(session, stmt, BidRead)
+    return paging.page(session, stmt, BidPage)
 
 
 @router.get("/bids/{bid_id}", summary="申报详情", responses=error_responses(401, 404, 422))
-def read_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
+def get_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """One bid: for the bidder, the challenge's owner and the bureau."""
     bid, _ = bids.get_bid(session, user, bid_id)
     return BidRead.model_validate(bid)
 
 
 @router.post("/bids/{bid_id}/withdraw", summary="撤回申报", responses=ACTION_ERRORS)
-def withdraw(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
+def withdraw_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The bidder withdraws its bid: → `withdrawn`."""
     return BidRead.model_validate(bids.withdraw_bid(session, user=user, bid_id=bid_id))
 
 
 @router.post("/bids/{bid_id}/shortlist", summary="入围", responses=ACTION_ERRORS)
-def shortlist(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
+def shortlist_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The challenge's owner shortlists a submitted bid: → `shortlisted`."""
     return BidRead.model_validate(bids.shortlist_bid(session, user=user, bid_id=bid_id))
 
@@ -62,7 +61,7 @@ def shortlist(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRe
     summary="不予采纳",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def reject(
+def reject_bid(
     session: SessionDep, user: CurrentUser, bid_id: ObjectId, body: BidRejectBody | None = None
 ) -> BidRead:
     """The challenge's owner turns a bid down, optionally with a reason: → `rejected`."""
@@ -71,13 +70,13 @@ def reject(
 
 
 @router.post("/bids/{bid_id}/nominate", summary="提名揭榜单位", responses=ACTION_ERRORS)
-def nominate(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
+def nominate_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> BidRead:
     """The challenge's owner nominates one bid for the award: → `nominated`."""
     return BidRead.model_validate(bids.nominate_bid(session, user=user, bid_id=bid_id))
 
 
 @router.post("/bids/{bid_id}/award", summary="批准授榜", responses=ACTION_ERRORS)
-def award(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> AwardRead:
+def award_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> AwardRead:
     """The bureau approves the nominated bid; the challenge is awarded and a project created.
 
     Exactly one award per challenge, also under concurrent calls; the response has `project_id`.

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query, status
 from app.deps import CurrentUser, IdFilter, ObjectId, OptionalUser, Paging, SearchQuery, SessionDep
 from app.errors import error_responses
 from app.models import ChallengeStatus, Sector
-from app.schemas.challenge import ChallengeCreate, ChallengeRead, ChallengeUpdate
-from app.schemas.common import Page, ReasonBody, Region
+from app.schemas.challenge import ChallengeCreate, ChallengePage, ChallengeRead, ChallengeUpdate
+from app.schemas.common import ReasonBody, Region
 from app.services import challenges
 
 router = APIRouter(prefix="/challenges", tags=["challenges"])
@@ -38,7 +38,7 @@ def list_challenges(
     region: Annotated[Region | None, Query(description="行政区划代码")] = None,
     q: SearchQuery = None,
     organization_id: IdFilter = None,
-) -> Page[ChallengeRead]:
+) -> ChallengePage:
     """Published challenges, plus the viewer's own; the bureau sees all. Newest first."""
     challenges.close_expired(session)
     stmt = challenges.challenges_query(
@@ -49,11 +49,11 @@ def list_challenges(
         q=q,
         organization_id=organization_id,
     )
-    return paging.page(session, stmt, ChallengeRead)
+    return paging.page(session, stmt, ChallengePage)
 
 
 @router.get("/{challenge_id}", summary="榜单详情", responses=error_responses(401, 404, 422))
-def read_challenge(
+def get_challenge(
     session: SessionDep, viewer: OptionalUser, challenge_id: ObjectId
 ) -> ChallengeRead:
     """One challenge the viewer may see."""
@@ -76,7 +76,9 @@ def update_challenge(
 
 
 @router.post("/{challenge_id}/submit", summary="提交审核", responses=ACTION_ERRORS)
-def submit(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
+def submit_challenge(
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId
+) -> ChallengeRead:
     """The owner sends a draft or returned challenge for review: → `pending_review`."""
     return ChallengeRead.model_validate(
         challenges.submit(session, user=user, challenge_id=challenge_id)
@@ -84,7 +86,9 @@ def submit(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> Ch
 
 
 @router.post("/{challenge_id}/approve", summary="审核通过并发布", responses=ACTION_ERRORS)
-def approve(session: SessionDep, staff: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
+def approve_challenge(
+    session: SessionDep, staff: CurrentUser, challenge_id: ObjectId
+) -> ChallengeRead:
     """The bureau publishes a challenge under review: → `published`."""
     return ChallengeRead.model_validate(
         challenges.approve(session, staff=staff, challenge_id=challenge_id)
@@ -108,7 +112,9 @@ def return_challenge(
 
 
 @router.post("/{challenge_id}/close", summary="截止揭榜", responses=ACTION_ERRORS)
-def close(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
+def close_challenge(
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId
+) -> ChallengeRead:
     """The owner or the bureau ends bidding: `published` → `closed`."""
     return ChallengeRead.model_validate(
         challenges.close(session, user=user, challenge_id=challenge_id)
@@ -116,7 +122,9 @@ def close(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> Cha
 
 
 @router.post("/{challenge_id}/withdraw", summary="撤回榜单", responses=ACTION_ERRORS)
-def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> ChallengeRead:
+def withdraw_challenge(
+    session: SessionDep, user: CurrentUser, challenge_id: ObjectId
+) -> ChallengeRead:
     """The owner withdraws a published challenge that has no live bids: → `withdrawn`."""
     return ChallengeRead.model_validate(
         challenges.withdraw(session, user=user, challenge_id=challenge_id)
@@ -128,7 +136,7 @@ def withdraw(session: SessionDep, user: CurrentUser, challenge_id: ObjectId) -> 
     summary="取消榜单",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def cancel(
+def cancel_challenge(
     session: SessionDep, staff: CurrentUser, challenge_id: ObjectId, body: ReasonBody
 ) -> ChallengeRead:
     """The bureau cancels a challenge before it is awarded, with a reason: → `cancelled`."""

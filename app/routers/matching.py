@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import BureauStaff, CurrentUser, ObjectId, OptionalUser, SessionDep
+from app.deps import BureauStaff, CurrentUser, ObjectId, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import Capability, Result, Sector
 from app.schemas.matching import (
@@ -13,7 +13,7 @@ from app.schemas.matching import (
     PreviewBody,
     RebuildRead,
     TermCreate,
-    TermList,
+    TermPage,
     TermRead,
 )
 from app.services import matching
@@ -44,7 +44,7 @@ def _answer(items: list[MatchItem]) -> MatchList:
 @router.get(
     "/challenges/{challenge_id}/matches", summary="榜单匹配：谁能解决", responses=READ_ERRORS
 )
-def challenge_matches(
+def list_challenge_matches(
     session: SessionDep,
     viewer: OptionalUser,
     challenge_id: ObjectId,
@@ -60,7 +60,7 @@ def challenge_matches(
 @router.get(
     "/capabilities/{capability_id}/matches", summary="能力匹配：适合的榜单", responses=READ_ERRORS
 )
-def capability_matches(
+def list_capability_matches(
     session: SessionDep, viewer: OptionalUser, capability_id: ObjectId, filters: Filters
 ) -> MatchList:
     """Published challenges this capability fits best."""
@@ -68,7 +68,7 @@ def capability_matches(
 
 
 @router.get("/results/{result_id}/matches", summary="成果匹配：适合的榜单", responses=READ_ERRORS)
-def result_matches(
+def list_result_matches(
     session: SessionDep, viewer: OptionalUser, result_id: ObjectId, filters: Filters
 ) -> MatchList:
     """Published challenges this result fits best."""
@@ -80,7 +80,7 @@ def result_matches(
     summary="单位匹配：适合的榜单",
     responses=READ_ERRORS,
 )
-def organization_matches(
+def list_organization_matches(
     session: SessionDep, viewer: OptionalUser, organization_id: ObjectId, filters: Filters
 ) -> MatchList:
     """Published challenges that fit a whole university or institute, from all its offerings."""
@@ -88,7 +88,7 @@ def organization_matches(
 
 
 @router.post("/matching/preview", summary="草稿匹配预览", responses=error_responses(401, 422))
-def preview(
+def preview_matches(
     session: SessionDep, user: CurrentUser, body: PreviewBody, filters: Filters
 ) -> MatchList:
     """Who could solve a challenge that is still being written (or, with target=challenges,
@@ -97,10 +97,10 @@ def preview(
     return _answer(matching.preview(session, user, body.text, target, filters))
 
 
-@router.get("/matching/terms", summary="领域词与同义词", responses=error_responses(401, 403))
-def list_terms(session: SessionDep, staff: BureauStaff) -> TermList:
-    """The domain terms and synonyms the bureau has added (bureau only)."""
-    return TermList(items=[TermRead.model_validate(t) for t in matching.list_terms(session)])
+@router.get("/matching/terms", summary="领域词与同义词", responses=error_responses(401, 403, 422))
+def list_match_terms(session: SessionDep, staff: BureauStaff, paging: Paging) -> TermPage:
+    """The domain terms and synonyms the bureau has added, oldest first (bureau only)."""
+    return paging.page(session, matching.terms_query(), TermPage)
 
 
 @router.post(
@@ -109,7 +109,7 @@ def list_terms(session: SessionDep, staff: BureauStaff) -> TermList:
     summary="添加领域词或同义词",
     responses=error_responses(401, 403, 409, 422),
 )
-def add_term(session: SessionDep, staff: BureauStaff, body: TermCreate) -> TermRead:
+def create_match_term(session: SessionDep, staff: BureauStaff, body: TermCreate) -> TermRead:
     """Add a domain term, or a synonym of `canonical`; documents containing it are re-segmented."""
     item = matching.add_term(session, staff=staff, term=body.term, canonical=body.canonical)
     return TermRead.model_validate(item)
@@ -119,15 +119,15 @@ def add_term(session: SessionDep, staff: BureauStaff, body: TermCreate) -> TermR
     "/matching/terms/{term_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除领域词或同义词",
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
-def delete_term(session: SessionDep, staff: BureauStaff, term_id: ObjectId) -> Response:
+def delete_match_term(session: SessionDep, staff: BureauStaff, term_id: ObjectId) -> Response:
     """Remove a domain term or synonym; documents containing it are re-segmented."""
     matching.delete_term(session, staff=staff, term_id=term_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/matching/rebuild", summary="重建匹配索引", responses=error_responses(401, 403))
-def rebuild(session: SessionDep, staff: BureauStaff) -> RebuildRead:
+def rebuild_match_index(session: SessionDep, staff: BureauStaff) -> RebuildRead:
     """Segment every document again; every API process reloads its index (bureau only)."""
     return RebuildRead(documents=matching.rebuild(session, staff=staff))

@@ -13,12 +13,13 @@ from app.deps import (
 )
 from app.errors import error_responses
 from app.models import Capability, Result
-from app.schemas.common import Page
 from app.schemas.offering import (
     CapabilityCreate,
+    CapabilityPage,
     CapabilityRead,
     CapabilityUpdate,
     ResultCreate,
+    ResultPage,
     ResultRead,
     ResultUpdate,
 )
@@ -48,16 +49,16 @@ def list_capabilities(
     paging: Paging,
     organization_id: IdFilter = None,
     q: SearchQuery = None,
-) -> Page[CapabilityRead]:
+) -> CapabilityPage:
     """Capabilities of verified organisations, newest first."""
     stmt = offerings.offerings_query(Capability, viewer, organization_id=organization_id, q=q)
-    return paging.page(session, stmt, CapabilityRead)
+    return paging.page(session, stmt, CapabilityPage)
 
 
 @capabilities.get(
     "/{capability_id}", summary="科研能力详情", responses=error_responses(401, 404, 422)
 )
-def read_capability(
+def get_capability(
     session: SessionDep, viewer: OptionalUser, capability_id: ObjectId
 ) -> CapabilityRead:
     """One capability."""
@@ -104,14 +105,14 @@ def list_results(
     paging: Paging,
     organization_id: IdFilter = None,
     q: SearchQuery = None,
-) -> Page[ResultRead]:
+) -> ResultPage:
     """Results of verified organisations, newest first."""
     stmt = offerings.offerings_query(Result, viewer, organization_id=organization_id, q=q)
-    return paging.page(session, stmt, ResultRead)
+    return paging.page(session, stmt, ResultPage)
 
 
 @results.get("/{result_id}", summary="科技成果详情", responses=error_responses(401, 404, 422))
-def read_result(session: SessionDep, viewer: OptionalUser, result_id: ObjectId) -> ResultRead:
+def get_result(session: SessionDep, viewer: OptionalUser, result_id: ObjectId) -> ResultRead:
     """One result."""
     return ResultRead.model_validate(offerings.get_offering(session, Result, viewer, result_id))
 

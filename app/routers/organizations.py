@@ -4,8 +4,13 @@ from app.deps import BureauStaff, ObjectId, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import OrganizationKind, OrganizationStatus
 from app.schemas.auth import UserRead
-from app.schemas.common import Page, ReasonBody
-from app.schemas.organization import OrganizationRead, RegistrationCreate, RegistrationRead
+from app.schemas.common import ReasonBody
+from app.schemas.organization import (
+    OrganizationPage,
+    OrganizationRead,
+    RegistrationCreate,
+    RegistrationRead,
+)
 from app.services import accounts
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -17,7 +22,7 @@ router = APIRouter(prefix="/organizations", tags=["organizations"])
     summary="单位注册",
     responses=error_responses(409, 422),
 )
-def register(session: SessionDep, body: RegistrationCreate) -> RegistrationRead:
+def register_organization(session: SessionDep, body: RegistrationCreate) -> RegistrationRead:
     """Register an organisation and its first user; the bureau verifies it before it may act."""
     org, user = accounts.register(session, organization=body.organization, user=body.user)
     return RegistrationRead.model_validate(
@@ -32,14 +37,14 @@ def list_organizations(
     paging: Paging,
     kind: OrganizationKind | None = None,
     status: OrganizationStatus | None = None,
-) -> Page[OrganizationRead]:
+) -> OrganizationPage:
     """Verified organisations; the bureau sees every one and can filter by status."""
     stmt = accounts.organizations_query(viewer, kind=kind, status=status)
-    return paging.page(session, stmt, OrganizationRead)
+    return paging.page(session, stmt, OrganizationPage)
 
 
 @router.get("/{organization_id}", summary="单位详情", responses=error_responses(401, 404, 422))
-def read_organization(
+def get_organization(
     session: SessionDep, viewer: OptionalUser, organization_id: ObjectId
 ) -> OrganizationRead:
     """One organisation: verified ones for everyone, any for the bureau and its own members."""
@@ -53,7 +58,9 @@ def read_organization(
     summary="审核通过单位",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def verify(session: SessionDep, staff: BureauStaff, organization_id: ObjectId) -> OrganizationRead:
+def verify_organization(
+    session: SessionDep, staff: BureauStaff, organization_id: ObjectId
+) -> OrganizationRead:
     """The bureau verifies an organisation: it may then publish challenges or bid."""
     org = accounts.verify_organization(session, staff=staff, organization_id=organization_id)
     return OrganizationRead.model_validate(org)
@@ -64,7 +71,7 @@ def verify(session: SessionDep, staff: BureauStaff, organization_id: ObjectId) -
     summary="驳回单位注册",
     responses=error_responses(401, 403, 404, 409, 422),
 )
-def reject(
+def reject_organization(
     session: SessionDep,
     staff: BureauStaff,
     organization_id: ObjectId,

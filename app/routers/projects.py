@@ -3,8 +3,7 @@ from fastapi import APIRouter
 from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
 from app.models import ProjectStatus
-from app.schemas.common import Page
-from app.schemas.project import ProjectRead
+from app.schemas.project import ProjectPage, ProjectRead
 from app.services import projects
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -13,13 +12,13 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 @router.get("", summary="项目列表", responses=error_responses(401, 422))
 def list_projects(
     session: SessionDep, user: CurrentUser, paging: Paging, status: ProjectStatus | None = None
-) -> Page[ProjectRead]:
+) -> ProjectPage:
     """Projects the user's organisation is party to; the bureau sees all. Newest first."""
     stmt = projects.projects_query(user, status=status)
-    return paging.page(session, stmt, ProjectRead)
+    return paging.page(session, stmt, ProjectPage)
 
 
 @router.get("/{project_id}", summary="项目详情", responses=error_responses(401, 404, 422))
-def read_project(session: SessionDep, user: CurrentUser, project_id: ObjectId) -> ProjectRead:
+def get_project(session: SessionDep, user: CurrentUser, project_id: ObjectId) -> ProjectRead:
     """One project, for its two parties and the bureau."""
     return ProjectRead.model_validate(projects.get_project(session, user, project_id))

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from app.schemas.common import ReadModel
+from app.schemas.common import Page, ReadModel
 
 
 class AuditEventRead(ReadModel):
@@ -14,3 +14,7 @@ class AuditEventRead(ReadModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None
+
+
+class AuditEventPage(Page[AuditEventRead]):
+    """审计事件列表：一页 `items`，`total` 为符合条件的总数。"""

@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import BidStatus
-from app.schemas.common import Description, LongText, Money, ReadModel, Title
+from app.schemas.common import Description, LongText, Money, Page, ReadModel, Title
 
 
 class Milestone(BaseModel):
@@ -61,3 +61,7 @@ class BidRejectBody(BaseModel):
 
 class AwardRead(BidRead):
     project_id: int
+
+
+class BidPage(Page[BidRead]):
+    """申报列表：一页 `items`，`total` 为符合条件的总数。"""

@@ -8,6 +8,7 @@ from app.schemas.common import (
     Description,
     LongText,
     Money,
+    Page,
     PatchModel,
     ReadModel,
     Region,
@@ -111,3 +112,7 @@ class ChallengeRead(ReadModel):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class ChallengePage(Page[ChallengeRead]):
+    """榜单列表：一页 `items`，`total` 为符合条件的总数。"""

@@ -10,7 +10,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.schemas.common import Description, ReadModel, single_line
+from app.schemas.common import Description, Page, ReadModel, single_line
 
 Term = Annotated[
     str,
@@ -49,6 +49,8 @@ class MatchItemRead(ReadModel):
 
 
 class MatchList(BaseModel):
+    """匹配结果：按得分从高到低的前 `limit` 条。是排名而非分页列表，故没有 total 与 offset。"""
+
     items: list[MatchItemRead]
 
 
@@ -89,8 +91,8 @@ class TermRead(ReadModel):
     created_at: datetime
 
 
-class TermList(BaseModel):
-    items: list[TermRead]
+class TermPage(Page[TermRead]):
+    """领域词与同义词列表：一页 `items`，`total` 为总数。"""
 
 
 class RebuildRead(BaseModel):

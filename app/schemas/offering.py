@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import Maturity, TransferMode
-from app.schemas.common import Description, PatchModel, ReadModel, Tag, Tags, Title
+from app.schemas.common import Description, Page, PatchModel, ReadModel, Tag, Tags, Title
 
 Patents = Annotated[list[Tag], Field(max_length=50, examples=[["ZL202110000000.0"]])]
 
@@ -64,3 +64,11 @@ class ResultRead(CapabilityRead):
     maturity: Maturity
     transfer_mode: TransferMode
     patents: list[str]
+
+
+class CapabilityPage(Page[CapabilityRead]):
+    """科研能力列表：一页 `items`，`total` 为符合条件的总数。"""
+
+
+class ResultPage(Page[ResultRead]):
+    """科技成果列表：一页 `items`，`total` 为符合条件的总数。"""

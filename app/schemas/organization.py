@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from app.models import OrganizationKind, OrganizationStatus
 from app.schemas.auth import UserRead
-from app.schemas.common import ReadModel, Region, Title, half_width
+from app.schemas.common import Page, ReadModel, Region, Title, half_width
 
 # GB 32100-2015: 18 characters from this alphabet (no I, O, S, V, Z), the last a check character.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -109,3 +109,7 @@ class OrganizationRead(ReadModel):
 
 class RegistrationRead(OrganizationRead):
     user: UserRead
+
+
+class OrganizationPage(Page[OrganizationRead]):
+    """单位列表：一页 `items`，`total` 为符合条件的总数。"""

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from app.models import ProjectStatus
-from app.schemas.common import Money, ReadModel
+from app.schemas.common import Money, Page, ReadModel
 
 
 class ProjectRead(ReadModel):
@@ -15,3 +15,7 @@ class ProjectRead(ReadModel):
     status_reason: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class ProjectPage(Page[ProjectRead]):
+    """项目列表：一页 `items`，`total` 为符合条件的总数。"""

@@ -155,7 +155,7 @@ def _decide(
     if org is None:
         raise NotFound("单位不存在", code="organization_not_found")
     if org.kind is OrganizationKind.bureau or org.status is to:
-        raise InvalidTransition(f"单位当前状态为 {org.status.value}，不能改为 {to.value}")
+        raise InvalidTransition(f"单位当前状态为“{org.status.label}”，不能改为“{to.label}”")
     before = org.status
     org.status = to
     org.reject_reason = reason

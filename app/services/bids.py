@@ -145,7 +145,7 @@ def award_bid(session: Session, *, staff: User, bid_id: int) -> tuple[Bid, Proje
     bid, challenge = get_bid(session, staff, bid_id, for_update=True)
     if challenge.status not in OPEN_FOR_DECISIONS:
         raise InvalidTransition(
-            f"榜单当前状态为 {challenge.status.value}，不能授予", code="challenge_not_open"
+            f"榜单当前状态为“{challenge.status.label}”，不能授榜", code="challenge_not_open"
         )
     # Either party may have been rejected by the bureau since it bid or nominated.
     require_party_verified(
@@ -208,7 +208,7 @@ def _owner_decision(session: Session, user: User, bid_id: int) -> tuple[Bid, Cha
     require_verified(user)
     if challenge.status not in OPEN_FOR_DECISIONS:
         raise InvalidTransition(
-            f"榜单当前状态为 {challenge.status.value}，不能评选申报", code="challenge_not_open"
+            f"榜单当前状态为“{challenge.status.label}”，不能评选申报", code="challenge_not_open"
         )
     return bid, challenge
 
@@ -223,7 +223,8 @@ def _move(
     reason: str | None = None,
 ) -> Bid:
     if bid.status not in allowed:
-        raise InvalidTransition(f"申报当前状态为 {bid.status.value}，不能执行 {action}")
+        verb = _VERBS.get(action, action)
+        raise InvalidTransition(f"申报当前状态为“{bid.status.label}”，不能{verb}")
     before = bid.status
     bid.status = to
     bid.status_reason = reason
@@ -250,3 +251,13 @@ def _audit(
         after=bid.status.value,
         reason=reason,
     )
+
+
+# The actions' Chinese names, for the details people read.
+_VERBS = {
+    "withdraw": "撤回",
+    "shortlist": "入围",
+    "reject": "不予采纳",
+    "nominate": "提名",
+    "award": "授榜",
+}

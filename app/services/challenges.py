@@ -265,7 +265,7 @@ def _require_owner(user: User, challenge: Challenge) -> None:
 
 def _require_status(challenge: Challenge, allowed: Iterable[ChallengeStatus], verb: str) -> None:
     if challenge.status not in allowed:
-        raise InvalidTransition(f"榜单当前状态为 {challenge.status.value}，不能{verb}")
+        raise InvalidTransition(f"榜单当前状态为“{challenge.status.label}”，不能{verb}")
 
 
 def _move(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -231,8 +231,9 @@ def _verified_organizations(session: Session, *, region: str | None) -> dict[int
 # The bureau's tools: domain terms, synonyms, rebuilds.
 
 
-def list_terms(session: Session) -> list[MatchTerm]:
-    return list(session.scalars(select(MatchTerm).order_by(MatchTerm.id)))
+def terms_query() -> Select[MatchTerm]:
+    """The bureau's domain terms and synonyms, oldest first (a stable order for paging)."""
+    return select(MatchTerm).order_by(MatchTerm.id)
 
 
 def add_term(session: Session, *, staff: User, term: str, canonical: str | None) -> MatchTerm:

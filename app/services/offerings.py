@@ -62,8 +62,11 @@ def get_offering(
         stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
     found = session.scalar(stmt)
     if found is None:
-        kind, label = _names(model)
-        raise NotFound(f"{label}不存在", code=f"{kind}_not_found")
+        _, label = _names(model)
+        raise NotFound(
+            f"{label}不存在",
+            code="capability_not_found" if model is Capability else "result_not_found",
+        )
     return found
 
 

@@ -233,3 +233,14 @@ def test_single_line_titles_refuse_invisible_characters(
     ]:
         problem = _is_problem(client.post(path, json=body, headers=who), 422, "validation_error")
         assert [e["loc"] for e in problem["errors"]] == [loc]  # type: ignore[union-attr]
+
+
+def test_term_list_uses_the_list_envelope(client: TestClient, session: Session) -> None:
+    staff = make_user(session, kind=OrganizationKind.bureau)
+    for term in ("热解氮化硼坩埚", "化学气相沉积", "半导体单晶"):
+        added = client.post("/api/v1/matching/terms", json={"term": term}, headers=headers(staff))
+        assert added.status_code == 201, added.text
+    body = client.get("/api/v1/matching/terms?limit=2&offset=1", headers=headers(staff)).json()
+    assert set(body) == {"items", "total", "limit", "offset"}
+    assert (body["total"], body["limit"], body["offset"]) == (3, 2, 1)
+    assert [t["term"] for t in body["items"]] == ["化学气相沉积", "半导体单晶"]

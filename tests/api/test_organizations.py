@@ -170,7 +170,7 @@ def test_registration_refuses_unknown_fields_at_every_level(
     problem = assert_problem(r, 422, "validation_error")
     assert [e["loc"] for e in problem["errors"]] == [["body", *where, "note"]]
     assert problem["errors"][0]["type"] == "extra_forbidden"
-    assert problem["errors"][0]["msg"] == "不接受此字段"
+    assert problem["errors"][0]["msg"] == "不允许的字段"
     assert session.scalar(select(func.count(User.id))) == users_before
 
 

@@ -57,3 +57,19 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
         bootstrap.main(["--help"])
     assert exit_info.value.code == 0
     assert "FIRST_BUREAU_USERNAME" in capsys.readouterr().out
+
+
+def test_demo_is_refused_in_production_even_when_asked_for(
+    live_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-that-is-long-enough-0123")
+    get_settings.cache_clear()
+
+    with pytest.raises(SystemExit) as exit_info:
+        bootstrap.main(["--demo", "1"])
+
+    assert str(exit_info.value.code).startswith("configuration error: DEMO: ")
+    assert _count(Organization) == 0
+    bootstrap.main([])  # DEMO follows the environment: off in production
+    assert _count(Organization) == 0

@@ -49,17 +49,22 @@ def test_key_file_is_made_in_a_new_data_folder(tmp_path: Path) -> None:
 
 
 def test_processes_starting_together_end_with_one_key(tmp_path: Path) -> None:
-    start = time.time() + 3  # every process waits for the same moment, then makes the key
+    data_dir, ready, go = tmp_path / "data", tmp_path / "ready", tmp_path / "go"
+    ready.mkdir()
+    # Each process imports, says it is ready, and waits for one signal to make the key at once.
     program = (
-        "import sys, time\n"
+        "import os, sys, time\n"
         "from pathlib import Path\n"
         "from app.config import load_or_create_key\n"
-        f"time.sleep(max(0, {start} - time.time()))\n"
+        "(Path(sys.argv[2]) / str(os.getpid())).touch()\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not Path(sys.argv[3]).exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.001)\n"
         "print(load_or_create_key(Path(sys.argv[1])))\n"
     )
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", program, str(tmp_path)],
+            [sys.executable, "-c", program, str(data_dir), str(ready), str(go)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -67,12 +72,16 @@ def test_processes_starting_together_end_with_one_key(tmp_path: Path) -> None:
         )
         for _ in range(8)
     ]
+    deadline = time.monotonic() + 60
+    while len(list(ready.iterdir())) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     outputs = [proc.communicate(timeout=60) for proc in procs]
 
     assert [proc.returncode for proc in procs] == [0] * 8, [err for _, err in outputs]
     keys = {out.strip() for out, _ in outputs}
-    assert keys == {(tmp_path / KEY_FILE).read_text().strip()}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [KEY_FILE]
+    assert keys == {(data_dir / KEY_FILE).read_text().strip()}
+    assert sorted(p.name for p in data_dir.iterdir()) == [KEY_FILE]
 
 
 def test_key_file_that_others_can_read_is_refused(tmp_path: Path) -> None:

@@ -21,5 +21,5 @@ USER jiebang
 ENV NUMBA_CACHE_DIR=/home/jiebang/.cache/numba
 RUN python -c "from app.matching.kernels import warm_up; warm_up()"
 EXPOSE 8000
-# SECRET_KEY and DATABASE_URL come from the environment; the app refuses the default secret here.
-CMD ["sh", "-c", "alembic upgrade head && python -m app.bootstrap && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --loop uvloop --http httptools --proxy-headers"]
+# SECRET_KEY and DATABASE_URL come from the environment: without SECRET_KEY the app refuses to start.
+CMD ["sh", "-c", "alembic upgrade head && python -m app.bootstrap && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --loop uvloop --http httptools --proxy-headers --no-server-header"]

@@ -25,7 +25,7 @@ run: $(VENV)/.runtime
 	mkdir -p var
 	$(BIN)/alembic upgrade head
 	$(BIN)/python -m app.bootstrap
-	exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools
+	exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools --no-server-header
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

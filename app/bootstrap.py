@@ -1,14 +1,15 @@
 """Prepare a migrated database for use: the first bureau account and, optionally, demo data.
 
 Reads FIRST_BUREAU_USERNAME / FIRST_BUREAU_PASSWORD and DEMO from the environment (see
-app/config.py). Idempotent: run it at every start.
+app/config.py; demo data loads only when ENVIRONMENT is development). Idempotent: run it at
+every start.
 """
 
 import argparse
 import logging
 
 from app import demo
-from app.config import get_settings
+from app.config import DEMO_REFUSED, Environment, exit_for, get_settings
 from app.db import get_session_factory
 from app.security import password_weakness
 from app.services import match_sync
@@ -37,17 +38,18 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(message)s")
     load_demo = settings.demo if args.demo is None else args.demo == "1"
+    if load_demo and settings.environment is not Environment.development:
+        # The demo accounts' passwords are published in the README.
+        exit_for(f"DEMO: {DEMO_REFUSED}")
 
     with get_session_factory().begin() as session:
         if settings.first_bureau_username and settings.first_bureau_password:
-            if len(settings.first_bureau_password) < 10:
-                parser.error("FIRST_BUREAU_PASSWORD must have at least 10 characters")
             if password_weakness(
                 settings.first_bureau_password, username=settings.first_bureau_username
             ):
-                parser.error(
-                    "FIRST_BUREAU_PASSWORD is too weak: a common password, or it contains"
-                    " FIRST_BUREAU_USERNAME"
+                exit_for(
+                    "FIRST_BUREAU_PASSWORD: too weak (a common password, or it contains"
+                    " FIRST_BUREAU_USERNAME)"
                 )
             created = ensure_bureau_user(
                 session,

@@ -1,21 +1,45 @@
-"""Settings from environment variables (and an optional `.env` file)."""
+"""Settings from environment variables (and an optional `.env` file).
 
+A setting that cannot be used stops every entry point (uvicorn, `python -m app.bootstrap`,
+alembic) with one line that names the variable and never shows its value.
+"""
+
+import logging
+import os
+import secrets
+import stat
+import tempfile
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-DEFAULT_SECRET = "dev-secret-change-me-0123456789abcdef"
 # Chaoyang (朝阳市) and its counties, GB/T 2260.
 DEFAULT_REGIONS = ("211300", "211302", "211303", "211321", "211322", "211324", "211381", "211382")
+MIN_SECRET_BYTES = 32
+# The development key, generated at the first start, in DATA_DIR.
+KEY_FILE = "secret_key"
+MIB = 1024 * 1024
+DEMO_REFUSED = "demo data (whose passwords are public) loads only in development"
 
 
 class Environment(StrEnum):
     development = "development"
     staging = "staging"
     production = "production"
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used: the message names the variable, never its value."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
 
 
 def _split_csv(value: object) -> object:
@@ -28,15 +52,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     environment: Environment = Environment.development
-    database_url: str = "sqlite:///./var/jiebang.db"
-    secret_key: str = DEFAULT_SECRET
+    # The development key file and, unless DATABASE_URL says otherwise, the SQLite database.
+    data_dir: Path = Path("var")
+    # Unset: SQLite in DATA_DIR.
+    database_url: str = ""
+    # Unset in development: a random key kept in DATA_DIR; required everywhere else.
+    secret_key: str = ""
     access_token_minutes: int = Field(default=60 * 8, ge=1, le=60 * 24 * 30)
     cors_origins: Annotated[list[str], NoDecode] = []
     regions: Annotated[list[str], NoDecode] = list(DEFAULT_REGIONS)
     first_bureau_username: str | None = None
     first_bureau_password: str | None = None
-    demo: bool = True
+    # Unset: on in development, off elsewhere (where it is refused: its passwords are public).
+    demo: bool = False
     log_level: str = "INFO"
+    # Larger request bodies are answered 413 before they are read.
+    max_body_bytes: int = Field(default=MIB, ge=1)
     # Load the match index in the background at start, so no request waits for it.
     match_warmup: bool = True
     # Threads per search: 2 splits a search's postings and rescoring with a helper thread;
@@ -60,15 +91,118 @@ class Settings(BaseSettings):
                     data[key] = _split_csv(data[key])
         return data
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise SettingError("LOG_LEVEL", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _parsable_database_url(cls, value: str) -> str:
+        # SQLAlchemy's own messages quote the URL, password included.
+        if value:
+            try:
+                make_url(value).get_dialect()
+            except NoSuchModuleError:
+                raise SettingError("DATABASE_URL", "names an unknown database driver") from None
+            except ArgumentError:
+                raise SettingError("DATABASE_URL", "is not a SQLAlchemy database URL") from None
+        return value
+
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> "Settings":
-        if self.environment is not Environment.development and self.secret_key == DEFAULT_SECRET:
-            raise ValueError("SECRET_KEY must be set outside development")
-        if len(self.secret_key.encode()) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 bytes")
+    def _complete(self) -> "Settings":
+        development = self.environment is Environment.development
+        if not self.secret_key:
+            if not development:
+                raise SettingError(
+                    "SECRET_KEY", f"must be set when ENVIRONMENT is {self.environment}"
+                )
+            self.secret_key = load_or_create_key(self.data_dir)
+        elif len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise SettingError("SECRET_KEY", f"must be at least {MIN_SECRET_BYTES} bytes")
+        if "demo" not in self.model_fields_set:
+            self.demo = development
+        elif self.demo and not development:
+            raise SettingError("DEMO", DEMO_REFUSED)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'jiebang.db').as_posix()}"
+        if bool(self.first_bureau_username) != bool(self.first_bureau_password):
+            raise SettingError(
+                "FIRST_BUREAU_PASSWORD", "set FIRST_BUREAU_USERNAME and FIRST_BUREAU_PASSWORD both"
+            )
+        if self.first_bureau_password and len(self.first_bureau_password) < 10:
+            raise SettingError("FIRST_BUREAU_PASSWORD", "must have at least 10 characters")
         return self
+
+
+def load_or_create_key(data_dir: Path) -> str:
+    """The development key kept in `data_dir`, made at first use; every process reads the same."""
+    path = data_dir / KEY_FILE
+    if not path.exists():
+        try:
+            _create_key_file(path)
+        except OSError as exc:
+            raise SettingError(
+                "DATA_DIR", f"cannot keep the development key in {data_dir}: {exc.strerror}"
+            ) from None
+    try:
+        mode = path.stat().st_mode
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingError("SECRET_KEY", f"cannot read {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SettingError("SECRET_KEY", f"{path} is readable by others: chmod 600 it")
+    if len(key.encode()) < MIN_SECRET_BYTES:
+        raise SettingError(
+            "SECRET_KEY", f"{path} holds fewer than {MIN_SECRET_BYTES} bytes: delete it"
+        )
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under a temporary name (mode 0600), then linked into place: of several
+    # processes starting at once one link wins, and the others read its complete file.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(secrets.token_urlsafe(48) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
+
+
+def describe(exc: ValidationError) -> str:
+    """One line naming each setting that failed, without the values that were given."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        cause = error.get("ctx", {}).get("error")
+        if isinstance(cause, SettingError):
+            problems.append(str(cause))
+        else:
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            problems.append(f"{name}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def exit_for(problem: str) -> NoReturn:
+    """End the process with one line on stderr: no traceback, no setting's value."""
+    raise SystemExit(f"configuration error: {problem}")
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, read once; unusable settings end the process with one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        exit_for(describe(exc))
+    except (SettingError, SettingsError) as exc:
+        exit_for(str(exc))

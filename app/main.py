@@ -18,6 +18,7 @@ from app.config import get_settings
 from app.db import get_session_factory
 from app.deps import clean_query
 from app.errors import install_error_handlers
+from app.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, page_csp
 from app.retry import RetryTransactionMiddleware
 from app.routers import (
     audit,
@@ -84,6 +85,8 @@ def create_app() -> FastAPI:
     # Added first, so it runs innermost: middlewares added later (CORS, body limits) see one
     # request and one answer however many times it runs.
     app.add_middleware(RetryTransactionMiddleware)
+    # Inside CORS, so that a browser can read the 413.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -91,6 +94,7 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(SecurityHeadersMiddleware, no_store_prefix=API_PREFIX + "/")
 
     # Every route's query string is checked once, here, before its own parameters.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(clean_query)])
@@ -117,7 +121,7 @@ def _mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="揭榜挂帅 API 文档",
             oauth2_redirect_url="/docs/oauth2-redirect",
@@ -125,10 +129,17 @@ def _mount_docs(app: FastAPI) -> None:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon.png",
         )
+        return _with_page_csp(page)
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        return _with_page_csp(get_swagger_ui_oauth2_redirect_html())
+
+
+def _with_page_csp(page: HTMLResponse) -> HTMLResponse:
+    # The docs pages run Swagger UI's inline start-up script, which the API's policy forbids.
+    page.headers["Content-Security-Policy"] = page_csp(bytes(page.body).decode())
+    return page
 
 
 app = create_app()

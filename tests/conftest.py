@@ -8,9 +8,14 @@ transaction").
 """
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+# Before the app is imported (app.main builds the app, reading the settings): a key for this
+# run, so no key file is written into the repo's var/; servers started by tests inherit it.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 import pytest
 from fastapi import FastAPI

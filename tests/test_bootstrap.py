@@ -66,7 +66,6 @@ def test_help_describes_the_command(capsys: pytest.CaptureFixture[str]) -> None:
 def test_weak_first_bureau_password_is_refused_and_creates_nobody(
     live_database: str,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
     username: str,
     password: str,
 ) -> None:
@@ -77,8 +76,23 @@ def test_weak_first_bureau_password_is_refused_and_creates_nobody(
     with pytest.raises(SystemExit) as exit_info:
         bootstrap.main(["--demo", "0"])
 
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    assert "FIRST_BUREAU_PASSWORD is too weak" in error
+    error = str(exit_info.value.code)
+    assert error.startswith("configuration error: FIRST_BUREAU_PASSWORD: too weak")
     assert password not in error  # the secret itself is never echoed
     assert _count(User) == 0
+
+
+def test_demo_is_refused_in_production_even_when_asked_for(
+    live_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-that-is-long-enough-0123")
+    get_settings.cache_clear()
+
+    with pytest.raises(SystemExit) as exit_info:
+        bootstrap.main(["--demo", "1"])
+
+    assert str(exit_info.value.code).startswith("configuration error: DEMO: ")
+    assert _count(Organization) == 0
+    bootstrap.main([])  # DEMO follows the environment: off in production
+    assert _count(Organization) == 0

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from app.config import DEFAULT_SECRET, Environment, Settings, get_settings
+from app.config import Environment, Settings, get_settings
 from app.security import (
     ALGORITHM,
     create_access_token,
@@ -221,9 +221,9 @@ def test_uncommon_password_without_the_username_is_accepted(password: str) -> No
 # --- settings that guard the keys ---------------------------------------------------------
 
 
-def test_default_secret_is_refused_outside_development() -> None:
-    with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
-        Settings(environment=Environment.production, secret_key=DEFAULT_SECRET)
+def test_missing_secret_is_refused_outside_development() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY: must be set"):
+        Settings(environment=Environment.production, secret_key="")
 
 
 def test_short_secret_is_refused() -> None:

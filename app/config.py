@@ -14,7 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from limits import parse_many
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -81,6 +82,17 @@ class Settings(BaseSettings):
     # argon2id at OWASP's minimum: m = 19 MiB, t = 2, p = 1.
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2
+    # Abuse limits, per process (README "Rate limits"); `limits` notation: "20/minute",
+    # "5/minute;50/hour". RATE_LIMITS=off turns every one of them off.
+    rate_limits: bool = True
+    rate_limit_signin_address: str = "20/minute"  # failed sign-ins per client address
+    rate_limit_signin_username: str = "5/minute"  # failed sign-ins per username
+    rate_limit_register: str = "20/hour"  # registration attempts per client address
+    rate_limit_preview: str = "30/minute"  # match previews per user
+    # Match previews running at once in a process (0: no bound), and how long one waits for
+    # its turn before a 429 `preview_busy`.
+    preview_concurrency: int = Field(default=1, ge=0, le=64)
+    preview_wait_seconds: float = Field(default=2.0, ge=0, le=60)
 
     @model_validator(mode="before")
     @classmethod
@@ -109,6 +121,23 @@ class Settings(BaseSettings):
                 raise SettingError("DATABASE_URL", "names an unknown database driver") from None
             except ArgumentError:
                 raise SettingError("DATABASE_URL", "is not a SQLAlchemy database URL") from None
+        return value
+
+    @field_validator(
+        "rate_limit_signin_address",
+        "rate_limit_signin_username",
+        "rate_limit_register",
+        "rate_limit_preview",
+    )
+    @classmethod
+    def _rate(cls, value: str, info: ValidationInfo) -> str:
+        name = (info.field_name or "").upper()
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if not items or any(item.amount < 1 for item in items):
+            raise SettingError(name, "must be a rate such as 20/minute or 5/minute;50/hour")
         return value
 
     @model_validator(mode="after")

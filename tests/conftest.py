@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.db import get_engine, get_session, get_session_factory, make_engine, migrate
 from app.main import create_app
+from app.ratelimit import reset_abuse_limits
 from app.services.match_sync import reset_runtimes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,7 @@ def app() -> FastAPI:
 def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
     """The app, with every request's session joined to the test's transaction."""
     reset_runtimes()  # the match index starts from what this test's database holds
+    reset_abuse_limits()  # no test sees another's sign-in or preview counts
 
     def test_session() -> Iterator[Session]:
         # What the test wrote before this request is committed (into the outer transaction),
@@ -142,5 +144,6 @@ def live_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 
 def _clear_caches() -> None:
     get_settings.cache_clear()
+    reset_abuse_limits()
     get_engine.cache_clear()
     get_session_factory.cache_clear()

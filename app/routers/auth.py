@@ -5,6 +5,7 @@ from fastapi import APIRouter, Form
 from app.config import get_settings
 from app.deps import CurrentUser, SessionDep
 from app.errors import error_responses
+from app.ratelimit import SIGN_IN_LIMIT
 from app.schemas.auth import SignInForm, Token, UserRead
 from app.security import create_access_token
 from app.services.accounts import authenticate
@@ -12,7 +13,12 @@ from app.services.accounts import authenticate
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", summary="登录，获取访问令牌", responses=error_responses(400, 401, 422))
+@router.post(
+    "/auth/token",
+    summary="登录，获取访问令牌",
+    responses=error_responses(400, 401, 422, 429),
+    dependencies=[SIGN_IN_LIMIT],
+)
 def sign_in(session: SessionDep, form: Annotated[SignInForm, Form()]) -> Token:
     """OAuth2 password flow: form fields `username` and `password`; answers a bearer token."""
     user = authenticate(session, username=form.username, password=form.password)

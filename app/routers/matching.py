@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from app.deps import BureauStaff, CurrentUser, ObjectId, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import Capability, Result, Sector
+from app.ratelimit import PREVIEW_LIMIT
 from app.schemas.matching import (
     MatchItemRead,
     MatchList,
@@ -87,7 +88,12 @@ def list_organization_matches(
     return _answer(matching.for_organization(session, viewer, organization_id, filters))
 
 
-@router.post("/matching/preview", summary="草稿匹配预览", responses=error_responses(401, 422))
+@router.post(
+    "/matching/preview",
+    summary="草稿匹配预览",
+    responses=error_responses(401, 403, 422, 429),
+    dependencies=[PREVIEW_LIMIT],
+)
 def preview_matches(
     session: SessionDep, user: CurrentUser, body: PreviewBody, filters: Filters
 ) -> MatchList:

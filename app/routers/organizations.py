@@ -3,6 +3,7 @@ from fastapi import APIRouter, status
 from app.deps import BureauStaff, ObjectId, OptionalUser, Paging, SessionDep
 from app.errors import error_responses
 from app.models import OrganizationKind, OrganizationStatus
+from app.ratelimit import REGISTRATION_LIMIT
 from app.schemas.auth import UserRead
 from app.schemas.common import ReasonBody
 from app.schemas.organization import (
@@ -20,7 +21,8 @@ router = APIRouter(prefix="/organizations", tags=["organizations"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="单位注册",
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 422, 429),
+    dependencies=[REGISTRATION_LIMIT],
 )
 def register_organization(session: SessionDep, body: RegistrationCreate) -> RegistrationRead:
     """Register an organisation and its first user; the bureau verifies it before it may act."""

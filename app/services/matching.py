@@ -30,6 +30,10 @@ from app.services.accounts import get_organization
 from app.services.challenges import get_challenge
 from app.services.offerings import get_offering
 
+# Segmenting and ranking cost grows with the text: before its organisation is verified, a
+# user previews at most this much (a verified one up to the schema's 20,000).
+UNVERIFIED_PREVIEW_CHARS = 2_000
+
 
 class Target(StrEnum):
     capabilities = "capabilities"
@@ -113,6 +117,12 @@ def preview(
     session: Session, viewer: User, text: str, target: Target, f: MatchFilters
 ) -> list[MatchItem]:
     """Matches for draft text that is not saved (e.g. a challenge being written)."""
+    verified = viewer.organization.status is OrganizationStatus.verified
+    if not verified and len(text) > UNVERIFIED_PREVIEW_CHARS:
+        raise InvalidInput(
+            f"单位通过审核前，预览文字最多 {UNVERIFIED_PREVIEW_CHARS} 字",
+            loc=["body", "text"],
+        )
     rt = match_sync.caught_up(session)
     query = analyze({"description": text}, rt.tokenizer)
     if target is Target.challenges:

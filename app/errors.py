@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "not_challenge_owner": "只有发榜单位（或科技局）可以执行此操作",
     "not_bidder": "只有申报单位可以执行此操作",
     "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
+    "organization_rejected": "所在单位已被科技局驳回，不能再执行写操作",
     # 404
     "not_found": "路径不存在",
     "organization_not_found": "单位不存在或无权查看",
@@ -64,16 +65,24 @@ CODES: dict[str, str] = {
     "credit_code_taken": "统一社会信用代码已注册",
     "registration_conflict": "用户名或统一社会信用代码已被使用（并发注册）",
     "term_exists": "领域词已存在",
+    "owner_not_verified": "发榜单位未通过（或已被撤销）审核，不能发布或授榜",
+    "bidder_not_verified": "申报单位未通过（或已被撤销）审核，不能授榜",
+    # 413
+    "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
     "validation_error": "请求参数校验失败，`errors` 逐项列出字段",
     "malformed_json": "请求体不是合法的 JSON",
+    "weak_password": "密码过于常见，或包含用户名",
+    "reserved_organization_name": "单位名称冒用科技局的名称",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
+    "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",
     # 500
     "internal_error": "服务器内部错误",
     # 503
     "service_unavailable": "服务暂时不可用，按 `Retry-After` 秒后重试",
     "database_unavailable": "数据库暂时不可用，稍后重试",
+    "database_busy": "数据库繁忙（锁等待或语句超时、死锁、连接池已满），按 `Retry-After` 秒后重试",
 }
 
 

@@ -1,14 +1,17 @@
 """Keeping every process's match index in step with the database.
 
 Writes: a flush that creates, edits or deletes a challenge, capability or result also writes
-that object's `match_document` row (tokens, filter metadata) under the next number of the
-change sequence, in the same transaction. Text is segmented only when it changed; a status
-change rewrites the metadata alone.
+that object's `match_document` row (tokens, filter metadata), in the same transaction, with
+the placeholder number `PENDING`. Text is segmented only when it changed; a status change
+rewrites the metadata alone. Just before the transaction commits, a `before_commit` hook takes
+the next number of the change sequence and gives it to every pending row.
 
 Reads: before answering, a process applies every row whose number is above the last one it
 saw (`catch_up`). Taking a number locks the single `match_state` row until commit, so numbers
-become visible in order and no change is skipped, whichever process wrote it. A rebuild or a
-change of the bureau's terms bumps `generation`, and every process then reloads from scratch.
+become visible in order and no change is skipped, whichever process wrote it; segmenting
+happens before that, so writers hold the lock only for two short UPDATEs and the commit. A
+rebuild or a change of the bureau's terms bumps `generation`, and every process then reloads
+from scratch.
 """
 
 import gc
@@ -33,6 +36,10 @@ Matchable = Challenge | Capability | Result
 KINDS: dict[type[Any], str] = {Challenge: "challenge", Capability: "capability", Result: "result"}
 TEXT_FIELDS = ("title", "description", "expected_outcome", "indicators", "tags")
 REBUILD_BATCH = 5_000
+# The number of a row written by a transaction that has not committed yet (never committed:
+# `number_pending` renumbers it before commit); below every real number, so no catch-up reads it.
+PENDING = -1
+_PENDING_KEY = "match_documents_pending"
 
 
 def document_fields(obj: Matchable) -> dict[str, str]:
@@ -203,21 +210,25 @@ def write_documents(
     changes: Sequence[tuple[Matchable, bool]],
     removed: Sequence[Matchable] = (),
 ) -> None:
-    """Store tokens (re-segmented where the bool says so) and metadata for these objects."""
+    """Store tokens (re-segmented where the bool says so) and metadata for these objects.
+
+    The rows get their change number at commit (`number_pending`), so segmenting here does
+    not hold the shared `match_state` lock.
+    """
     if not changes and not removed:
         return
-    seq = next_seq(connection)
     tokenizer = runtime_for(session).current_tokenizer(connection)
+    _mark_pending(session)
     for obj in removed:
         connection.execute(
             update(MatchDocument)
             .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=None, seq=seq)
+            .values(tokens=None, seq=PENDING)
         )
     for obj, resegment in changes:
         kind = KINDS[type(obj)]
         where = (MatchDocument.kind == kind, MatchDocument.object_id == obj.id)
-        values: dict[str, Any] = {"meta": document_meta(obj), "seq": seq}
+        values: dict[str, Any] = {"meta": document_meta(obj), "seq": PENDING}
         if resegment:
             values["tokens"] = analyze(document_fields(obj), tokenizer)
         done = connection.execute(update(MatchDocument).where(*where).values(**values)).rowcount
@@ -228,6 +239,24 @@ def write_documents(
                     kind=kind, object_id=obj.id, organization_id=obj.organization_id, **values
                 )
             )
+
+
+def _mark_pending(session: Session) -> None:
+    session.info[_PENDING_KEY] = True
+
+
+def number_pending(session: Session) -> None:
+    """Give this transaction's pending rows the next change number (the last step before commit).
+
+    Rows written inside a savepoint that was rolled back are gone, so they are not numbered;
+    a flag left over from a rolled-back transaction costs one UPDATE that matches nothing.
+    """
+    session.flush()  # commit flushes after this hook: flush first, so no row stays pending
+    if not session.info.pop(_PENDING_KEY, False):
+        return
+    connection = session.connection()
+    seq = next_seq(connection)
+    connection.execute(update(MatchDocument).where(MatchDocument.seq == PENDING).values(seq=seq))
 
 
 def _text_changed(obj: Matchable) -> bool:
@@ -251,6 +280,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 
 sa_event.listen(Session, "after_flush", _after_flush)
+sa_event.listen(Session, "before_commit", number_pending)
 
 
 def bump_generation(session: Session) -> None:
@@ -264,12 +294,12 @@ def resegment(session: Session, objects: Iterable[Matchable], tokenizer: Tokeniz
     """Segment these objects again with `tokenizer` and store their tokens."""
     connection = session.connection()
     count = 0
-    seq = next_seq(connection)
+    _mark_pending(session)
     for obj in objects:
         connection.execute(
             update(MatchDocument)
             .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=analyze(document_fields(obj), tokenizer), seq=seq)
+            .values(tokens=analyze(document_fields(obj), tokenizer), seq=PENDING)
         )
         count += 1
     return count
@@ -286,7 +316,7 @@ def rebuild(
     session.flush()
     connection = session.connection()
     connection.execute(delete(MatchDocument))
-    seq = next_seq(connection)
+    _mark_pending(session)
     count = 0
     for model, kind in KINDS.items():
         rows = session.scalars(select(model).order_by(model.id)).all()
@@ -302,7 +332,7 @@ def rebuild(
                         "organization_id": obj.organization_id,
                         "tokens": doc,
                         "meta": document_meta(obj),
-                        "seq": seq,
+                        "seq": PENDING,
                     }
                     for obj, doc in zip(batch, tokens, strict=True)
                 ],

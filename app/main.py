@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import get_settings
 from app.db import get_session_factory
+from app.deps import clean_query
 from app.errors import install_error_handlers
 from app.routers import (
     audit,
@@ -79,7 +80,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
         )
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Every route's query string is checked once, here, before its own parameters.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(clean_query)])
     for router in (
         auth.router,
         organizations.router,

@@ -33,10 +33,17 @@ POLL = 0.02  # seconds between polls
 START_LIMIT = 120.0  # seconds: give up on a server that does not come up
 
 
+# As `make run` starts it.
+UVICORN = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+UVICORN += ["--loop", "uvloop", "--http", "httptools"]
+
+
 def _step(name: str, command: list[str], cwd: Path, env: dict[str, str]) -> float:
     print(f"... {name}", flush=True)
     started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     seconds = time.perf_counter() - started
     print(f"    {name}: {seconds:.1f} s", flush=True)
     return seconds
@@ -90,7 +97,15 @@ def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
     py = sys.executable
     figures: dict[str, float] = {}
     print(f"startup timing in {work} (python {py})", flush=True)
-    figures["clone"] = _step("git clone", ["git", "clone", "-q", str(source), str(repo)], work, env)
+    commit = subprocess.run(
+        ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    figures["clone"] = _step(
+        f"git clone (commit {commit[:10]})",
+        ["sh", "-c", f'git clone -q "{source}" "{repo}" && git -C "{repo}" checkout -q {commit}'],
+        work,
+        env,
+    )
     (repo / "var").mkdir(exist_ok=True)
     figures["migrate"] = _step(
         "alembic upgrade head", [py, "-m", "alembic", "upgrade", "head"], repo, env
@@ -109,8 +124,7 @@ def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
     print("... uvicorn", flush=True)
     started = time.perf_counter()
     server = subprocess.Popen(
-        [py, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--loop", "uvloop", "--http", "httptools"],
+        [*UVICORN, "--port", str(port)],
         cwd=repo,
         env=env,
         stdout=subprocess.DEVNULL,

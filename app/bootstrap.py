@@ -10,7 +10,6 @@ import logging
 from app import demo
 from app.config import get_settings
 from app.db import get_session_factory
-from app.security import password_weakness
 from app.services import match_sync
 from app.services.accounts import ensure_bureau_user
 
@@ -42,13 +41,6 @@ def main(argv: list[str] | None = None) -> None:
         if settings.first_bureau_username and settings.first_bureau_password:
             if len(settings.first_bureau_password) < 10:
                 parser.error("FIRST_BUREAU_PASSWORD must have at least 10 characters")
-            if password_weakness(
-                settings.first_bureau_password, username=settings.first_bureau_username
-            ):
-                parser.error(
-                    "FIRST_BUREAU_PASSWORD is too weak: a common password, or it contains"
-                    " FIRST_BUREAU_USERNAME"
-                )
             created = ensure_bureau_user(
                 session,
                 username=settings.first_bureau_username,

@@ -92,8 +92,14 @@ class ServiceUnavailable(AppError):
     retry_after = 5
 
 
+class MatcherStarting(ServiceUnavailable):
+    """The matcher's kernels are still compiling, or its index is still loading."""
+
+    code = "matcher_starting"
+
+
 class InvalidInput(AppError):
-    """Input that passed the schema but breaks a rule: a 422 naming the field, with its code."""
+    """Input that passed the schema but breaks a rule; reported like a validation error."""
 
     status = 422
     code = "validation_error"
@@ -149,7 +155,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     if isinstance(exc, InvalidInput):
         errors = [FieldError(loc=exc.loc, msg=exc.detail, type=exc.code)]
-        return problem(exc.status, exc.code, exc.detail, errors=errors)
+        return problem(exc.status, "validation_error", exc.detail, errors=errors)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return problem(exc.status, exc.code, exc.detail, headers=headers)
 
@@ -174,24 +180,8 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _unparsable_json(cause: BaseException | None) -> JSONResponse | None:
-    """FastAPI's 400 for a JSON body it could not parse, as the contract's 422 malformed_json."""
-    # json.loads raises RecursionError for deep nesting and UnicodeDecodeError for bytes that
-    # are not UTF-8; FastAPI turns both into a bare 400 "There was an error parsing the body".
-    if isinstance(cause, RecursionError):
-        detail = "请求体 JSON 嵌套层数过多"
-    elif isinstance(cause, UnicodeDecodeError):
-        detail = "请求体不是合法的 UTF-8 编码 JSON"
-    else:
-        return None
-    errors = [FieldError(loc=["body"], msg=detail, type="json_invalid")]
-    return problem(422, "malformed_json", detail, errors=errors)
-
-
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and (unparsable := _unparsable_json(exc.__cause__)):
-        return unparsable
     codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
     code = codes.get(exc.status_code, HTTPStatus(exc.status_code).name.lower())
     response = problem(exc.status_code, code, str(exc.detail))

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
@@ -15,7 +15,6 @@ from fastapi.staticfiles import StaticFiles
 
 from app.config import get_settings
 from app.db import get_session_factory
-from app.deps import clean_query
 from app.errors import install_error_handlers
 from app.routers import (
     audit,
@@ -50,10 +49,14 @@ TAGS = [
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # In the background: uvicorn serves at once, and until the matcher is ready its routes
+    # answer 503 (and /readyz says so) instead of waiting for a compiler.
     if get_settings().match_warmup:
         threading.Thread(
             target=match_sync.warm_up, args=(get_session_factory(),), daemon=True
         ).start()
+    else:
+        match_sync.start_kernels()
     yield
 
 
@@ -80,8 +83,7 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
         )
 
-    # Every route's query string is checked once, here, before its own parameters.
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(clean_query)])
+    api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth.router,
         organizations.router,

@@ -21,7 +21,7 @@ from app.services.matching import MatchFilters, MatchItem, Target
 
 router = APIRouter(tags=["matching"])
 
-READ_ERRORS = error_responses(401, 404, 422)
+READ_ERRORS = error_responses(401, 404, 422, 503)
 
 
 def _filters(
@@ -87,7 +87,7 @@ def organization_matches(
     return _answer(matching.for_organization(session, viewer, organization_id, filters))
 
 
-@router.post("/matching/preview", summary="草稿匹配预览", responses=error_responses(401, 422))
+@router.post("/matching/preview", summary="草稿匹配预览", responses=error_responses(401, 422, 503))
 def preview(
     session: SessionDep, user: CurrentUser, body: PreviewBody, filters: Filters
 ) -> MatchList:

@@ -23,9 +23,6 @@ _CENT = Decimal("0.01")
 # C0/C1 control characters. NUL in particular: PostgreSQL refuses it in text columns.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"[\r\n\t\u2028\u2029]")
-# Zero-width and bidirectional formatting characters: invisible, they let a name look like
-# another one ("科技\u200b局") or show its text in a different order than it is stored.
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # The id columns are 32-bit integers on PostgreSQL: a larger id would be a database error.
 MAX_ID = 2**31 - 1
 
@@ -40,8 +37,6 @@ def single_line(value: str) -> str:
     _no_control(value)
     if _LINE_BREAK.search(value):
         raise ValueError("不能包含换行或制表符")
-    if _INVISIBLE.search(value):
-        raise ValueError("不能包含零宽字符或文字方向控制字符")
     return value
 
 

@@ -2,7 +2,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from app.models import OrganizationKind, OrganizationStatus
 from app.schemas.auth import UserRead
@@ -45,8 +45,6 @@ DisplayName = Annotated[Title, Field(max_length=100)]
 
 
 class OrganizationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     kind: OrganizationKind = Field(description="enterprise | university | institute")
     name: Title
     credit_code: CreditCode | None = None
@@ -62,8 +60,6 @@ class OrganizationCreate(BaseModel):
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     username: Username
     password: Password
     display_name: DisplayName
@@ -73,9 +69,8 @@ class RegistrationCreate(BaseModel):
     organization: OrganizationCreate
     user: UserCreate
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
+    model_config = {
+        "json_schema_extra": {
             "examples": [
                 {
                     "organization": {
@@ -91,8 +86,8 @@ class RegistrationCreate(BaseModel):
                     },
                 }
             ]
-        },
-    )
+        }
+    }
 
 
 class OrganizationRead(ReadModel):

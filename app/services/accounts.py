@@ -4,16 +4,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict, InvalidCredentials, InvalidInput, InvalidTransition, NotFound
+from app.errors import Conflict, InvalidCredentials, InvalidTransition, NotFound
 from app.models import Organization, OrganizationKind, OrganizationStatus, Role, User
 from app.schemas.common import half_width
 from app.schemas.organization import OrganizationCreate, UserCreate
-from app.security import dummy_hash, hash_password, password_weakness, verify_password
+from app.security import dummy_hash, hash_password, verify_password
 from app.services import audit
 from app.services.access import is_bureau
-
-# Words only the bureau's own name carries: a registrant using them poses as the bureau.
-BUREAU_WORDS = ("科技局", "科学技术局")
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User:
@@ -33,14 +30,6 @@ def register(
     session: Session, *, organization: OrganizationCreate, user: UserCreate
 ) -> tuple[Organization, User]:
     """Create an unverified organisation and its first user."""
-    if weakness := password_weakness(user.password, username=user.username):
-        raise InvalidInput(weakness, loc=["body", "user", "password"], code="weak_password")
-    if _imitates_bureau(session, organization.name):
-        raise InvalidInput(
-            "单位名称不能使用科技局的名称",
-            loc=["body", "organization", "name"],
-            code="reserved_organization_name",
-        )
     if session.scalar(select(User.id).where(User.username == user.username)) is not None:
         raise Conflict("用户名已被使用", code="username_taken")
     if organization.credit_code is not None and session.scalar(
@@ -70,20 +59,6 @@ def register(
         after={"status": org.status.value, "kind": org.kind.value},
     )
     return org, account
-
-
-def _comparable(name: str) -> str:
-    # Full-width forms folded (NFKC) and every space removed: "科 技 局" is still 科技局.
-    return "".join(half_width(name).split())
-
-
-def _imitates_bureau(session: Session, name: str) -> bool:
-    bureau_names = session.scalars(
-        select(Organization.name).where(Organization.kind == OrganizationKind.bureau)
-    )
-    reserved = [*BUREAU_WORDS, *(_comparable(n) for n in bureau_names)]
-    candidate = _comparable(name)
-    return any(word and word in candidate for word in reserved)
 
 
 def ensure_bureau_user(

@@ -20,13 +20,7 @@ from app.models import (
 )
 from app.schemas.bid import BidCreate
 from app.services import audit
-from app.services.access import (
-    is_bureau,
-    require_party_verified,
-    require_role,
-    require_verified,
-    same_organization,
-)
+from app.services.access import is_bureau, require_role, require_verified, same_organization
 from app.services.challenges import close_expired, get_challenge, is_owner
 
 B = BidStatus
@@ -147,19 +141,6 @@ def award_bid(session: Session, *, staff: User, bid_id: int) -> tuple[Bid, Proje
         raise InvalidTransition(
             f"榜单当前状态为 {challenge.status.value}，不能授予", code="challenge_not_open"
         )
-    # Either party may have been rejected by the bureau since it bid or nominated.
-    require_party_verified(
-        session,
-        bid.organization_id,
-        code="bidder_not_verified",
-        detail="揭榜单位未通过科技局审核或已被驳回，不能授予",
-    )
-    require_party_verified(
-        session,
-        challenge.organization_id,
-        code="owner_not_verified",
-        detail="发榜单位未通过科技局审核或已被驳回，不能授予",
-    )
     _move(session, staff, bid, "award", {B.nominated}, B.awarded)
     before = challenge.status
     challenge.status = ChallengeStatus.awarded
@@ -205,7 +186,6 @@ def _owner_decision(session: Session, user: User, bid_id: int) -> tuple[Bid, Cha
     bid, challenge = get_bid(session, user, bid_id, for_update=True)
     if not is_owner(user, challenge):
         raise Forbidden("只有发榜单位可以评选申报", code="not_challenge_owner")
-    require_verified(user)
     if challenge.status not in OPEN_FOR_DECISIONS:
         raise InvalidTransition(
             f"榜单当前状态为 {challenge.status.value}，不能评选申报", code="challenge_not_open"

@@ -21,13 +21,7 @@ from app.models import (
 )
 from app.schemas.challenge import ChallengeCreate, ChallengeUpdate
 from app.services import audit
-from app.services.access import (
-    is_bureau,
-    require_party_verified,
-    require_role,
-    require_verified,
-    same_organization,
-)
+from app.services.access import is_bureau, require_role, require_verified, same_organization
 
 S = ChallengeStatus
 EDITABLE = frozenset({S.draft, S.returned})
@@ -128,7 +122,6 @@ def update_challenge(
     """The owner edits a draft or a returned challenge."""
     challenge = get_challenge(session, user, challenge_id, for_update=True)
     _require_owner(user, challenge)
-    require_verified(user)
     _require_status(challenge, EDITABLE, "编辑")
     changes = data.model_dump(mode="python", exclude_unset=True)
     if data.indicators is not None:
@@ -160,12 +153,6 @@ def approve(session: Session, *, staff: User, challenge_id: int) -> Challenge:
     challenge = get_challenge(session, staff, challenge_id, for_update=True)
     require_role(staff, Role.bureau)
     _require_status(challenge, {S.pending_review}, "发布")
-    require_party_verified(
-        session,
-        challenge.organization_id,
-        code="owner_not_verified",
-        detail="发榜单位未通过科技局审核或已被驳回，不能发布其榜单",
-    )
     if challenge.deadline <= utcnow():
         raise InvalidTransition("揭榜截止时间已过，请退回企业修改", code="deadline_passed")
     challenge.published_at = utcnow()

@@ -1,5 +1,6 @@
 """The application factory: routers, error handlers, CORS and the offline API docs."""
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from app.routers import (
 from app.services import match_sync
 
 API_PREFIX = "/api/v1"
+KERNELS_WAIT_SECONDS = 2.0
 # Swagger UI's files ship inside the fastapi-offline wheel; intranets cannot reach a CDN.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
@@ -57,6 +59,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ).start()
     else:
         match_sync.start_kernels()
+    # Kernels in numba's cache load in about half a second: wait that long, so that a server
+    # with a cache is ready when it first answers; a real compile goes on in the background.
+    await asyncio.to_thread(match_sync.wait_for_kernels, KERNELS_WAIT_SECONDS)
     yield
 
 

@@ -187,6 +187,11 @@ def kernels_ready() -> bool:
     return _kernels_ready.is_set()
 
 
+def wait_for_kernels(seconds: float) -> bool:
+    """Wait at most `seconds` for the kernels to be ready; whether they are."""
+    return _kernels_ready.wait(seconds)
+
+
 def prepare_kernels() -> None:
     """Compile (or load from the cache) the kernels in this thread, once per process."""
     with _compile_lock:

@@ -168,3 +168,16 @@ def test_make_evaluate_without_data_says_how_to_get_it(tmp_path: Path) -> None:
     assert "DATA=" in run.stderr
     assert "CSL" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_startup_timing_script_explains_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    script = str(ROOT / "scripts" / "startup_timing.py")
+    argv = sys.argv
+    sys.argv = [script, "--help"]
+    try:
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_path(script, run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert exited.value.code == 0
+    assert "/healthz" in capsys.readouterr().out

@@ -125,7 +125,7 @@ def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
     figures["bootstrap"] = _step("python -m app.bootstrap", [py, "-m", "app.bootstrap"], repo, env)
     if compile_kernels:
         figures["compile"] = _step(
-            "python -m app.matching.compile (first compile: 20-60 s)",
+            "python -m app.matching.compile (the first compile takes 20 s to 2 min)",
             [py, "-m", "app.matching.compile"],
             repo,
             env,

@@ -1,7 +1,7 @@
 """Compile the matcher's kernels into numba's disk cache before the service starts.
 
 `make run` runs this before uvicorn, so no request waits for a compiler: the first time takes
-20-60 s (numba compiles every kernel), later runs load the cache in about half a second. The
+20 s to 2 min (numba compiles every kernel), later runs load the cache in about half a second. The
 cache lives beside the code (or in NUMBA_CACHE_DIR) and is valid for this CPU model and these
 sources.
 """
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.parse_args(argv)
     print(
         "matcher kernels: compiling or loading from the cache"
-        " (the first time on a machine takes 20-60 s) ...",
+        " (the first time on a machine takes 20 s to 2 min) ...",
         flush=True,
     )
     started = time.perf_counter()

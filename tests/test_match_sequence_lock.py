@@ -6,7 +6,7 @@ one another.
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from app.config import get_settings
 from app.db import get_engine, get_session_factory, migrate
-from app.models import MatchDocument, MatchState, OrganizationKind
-from app.services import match_sync
+from app.models import MatchDocument, MatchState, OrganizationKind, Role
+from app.services import match_sync, matching
 from tests.conftest import create_database, postgres_url
 from tests.factories import make_capability, make_user
 
@@ -47,12 +47,11 @@ def pg_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     drop()
 
 
-def test_match_state_is_free_while_a_write_segments(
-    pg_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _state_is_free_while(write: Callable[[Session], None], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run `write` in a transaction of its own thread with segmentation paused; while it is
+    paused, take the match_state row with NOWAIT from another connection. Returns the row's
+    seq seen then."""
     factory = get_session_factory()
-    with factory.begin() as session:
-        uni = make_user(session, kind=OrganizationKind.university)
     segmenting, release = threading.Event(), threading.Event()
     real_analyze = match_sync.analyze
 
@@ -64,14 +63,14 @@ def test_match_state_is_free_while_a_write_segments(
     monkeypatch.setattr(match_sync, "analyze", slow_analyze)
     failures: list[BaseException] = []
 
-    def write() -> None:
+    def run() -> None:
         try:
             with factory.begin() as session:
-                make_capability(session, owner=uni, title="热解氮化硼坩埚", description="涂层")
+                write(session)
         except BaseException as exc:  # reported by the main thread
             failures.append(exc)
 
-    writer = threading.Thread(target=write)
+    writer = threading.Thread(target=run)
     writer.start()
     try:
         assert segmenting.wait(10), "the write never segmented"
@@ -87,7 +86,42 @@ def test_match_state_is_free_while_a_write_segments(
         writer.join(20)
     assert not writer.is_alive()
     assert not failures, failures
+    return int(seq)
+
+
+def test_match_state_is_free_while_a_write_segments(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with get_session_factory().begin() as session:
+        uni = make_user(session, kind=OrganizationKind.university)
+
+    seq = _state_is_free_while(
+        lambda session: make_capability(
+            session, owner=uni, title="热解氮化硼坩埚", description="涂层"
+        ),
+        monkeypatch,
+    )
+
     with Session(get_engine()) as session:
         stored = session.scalars(select(MatchDocument.seq)).all()
         state = session.scalar(select(MatchState.seq))
     assert stored == [seq + 1] == [state]  # numbered at commit, after the lock was free
+
+
+def test_match_state_is_free_while_a_new_term_resegments(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with get_session_factory().begin() as session:
+        uni = make_user(session, kind=OrganizationKind.university)
+        staff = make_user(session, role=Role.bureau)
+        make_capability(session, owner=uni, title="热解氮化硼坩埚", description="涂层")
+
+    _state_is_free_while(
+        lambda session: matching.add_term(
+            session, staff=session.merge(staff), term="氮化硼坩埚", canonical=None
+        ),
+        monkeypatch,
+    )
+
+    with Session(get_engine()) as session:
+        assert session.scalar(select(MatchState.generation)) == 1

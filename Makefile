@@ -1,5 +1,7 @@
-# make run  - set up .venv from the lock, migrate, bootstrap, serve on $(HOST):$(PORT)
-# make test - set up .venv with the test tools and run the whole suite
+# make run      - set up .venv from the lock, migrate, bootstrap, compile the matcher's kernels,
+#                 serve on $(HOST):$(PORT)
+# make test     - set up .venv with the test tools and run the whole suite
+# make evaluate DATA=dir - the matcher's quality on a BEIR-layout dataset (docs/matching.md)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,6 +27,7 @@ run: $(VENV)/.runtime
 	mkdir -p var
 	$(BIN)/alembic upgrade head
 	$(BIN)/python -m app.bootstrap
+	$(BIN)/python -m app.matching.compile
 	exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools --no-server-header
 
 test: $(VENV)/.dev
@@ -39,7 +42,10 @@ lock:
 	pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe -o requirements-dev.lock requirements-dev.in
 
 evaluate: $(VENV)/.dev
-	$(BIN)/python -m app.matching.evaluate ../shared/data/eval/csl-dev
+	@if [ -z "$(DATA)" ]; then echo "make evaluate DATA=<dir>: the dataset's directory;" \
+	  "get the public CSL dataset (Chinese Scientific Literature) in BEIR layout from the" \
+	  "C-MTEB collection (corpus.jsonl, queries.jsonl, qrels/dev.tsv)" >&2; exit 2; fi
+	$(BIN)/python -m app.matching.evaluate "$(DATA)"
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m app.matching.bench

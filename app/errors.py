@@ -82,6 +82,7 @@ CODES: dict[str, str] = {
     # 503
     "service_unavailable": "服务暂时不可用，按 `Retry-After` 秒后重试",
     "database_unavailable": "数据库暂时不可用，稍后重试",
+    "matcher_starting": "匹配服务正在启动（编译或载入索引），按 `Retry-After` 秒后重试",
     "database_busy": "数据库繁忙（锁等待或语句超时、死锁、连接池已满），按 `Retry-After` 秒后重试",
 }
 
@@ -160,6 +161,12 @@ class ServiceUnavailable(AppError):
     status = 503
     code = "service_unavailable"
     retry_after = 5
+
+
+class MatcherStarting(ServiceUnavailable):
+    """The matcher's kernels are still compiling, or its index is still loading."""
+
+    code = "matcher_starting"
 
 
 class InvalidInput(AppError):

@@ -52,7 +52,7 @@ def two_servers(live_database: str) -> Iterator[tuple[str, str]]:
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # two imports at once on a loaded 2-core machine
         for url, proc in zip(urls, procs, strict=True):
             while True:
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""

@@ -1,6 +1,7 @@
 """The start-up warm-up: kernels compiled, this process's index loaded, logged."""
 
 import logging
+import threading
 
 import pytest
 from sqlalchemy import create_engine
@@ -13,8 +14,9 @@ from tests.factories import make_capability, make_user
 
 
 def test_warm_up_loads_the_index_and_says_so(
-    live_database: str, caplog: pytest.LogCaptureFixture
+    live_database: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(match_sync, "_kernels_ready", threading.Event())  # as in a new process
     factory = get_session_factory()
     with factory.begin() as session:
         uni = make_user(session, kind=OrganizationKind.university)

@@ -50,6 +50,34 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+GET_DATA = (
+    "get the public CSL dataset (Chinese Scientific Literature) in BEIR layout, as the C-MTEB"
+    " collection publishes it (corpus.jsonl, queries.jsonl, qrels/dev.tsv), and run"
+    " make evaluate DATA=<its directory>"
+)
+
+
+def query_files(dataset: Path) -> list[tuple[str, Path, Path]]:
+    """The query sets: (name, queries, qrels) for each queries-<name>.jsonl with
+    qrels/<name>.tsv, and the BEIR default queries.jsonl with qrels/dev.tsv as "dev"."""
+    found = []
+    for path in sorted(dataset.glob("queries-*.jsonl")):
+        name = path.stem.removeprefix("queries-")
+        found.append((name, path, dataset / "qrels" / f"{name}.tsv"))
+    if (dataset / "queries.jsonl").is_file():
+        found.append(("dev", dataset / "queries.jsonl", dataset / "qrels" / "dev.tsv"))
+    return [entry for entry in found if entry[2].is_file()]
+
+
+def check_dataset(dataset: Path) -> str | None:
+    """Why `dataset` is not a BEIR-layout directory the evaluator can read, or None."""
+    if not dataset.is_dir():
+        return f"{dataset}: no such directory; {GET_DATA}"
+    if not (dataset / "corpus.jsonl").is_file() or not query_files(dataset):
+        return f"{dataset}: no corpus.jsonl, or no queries with their qrels; {GET_DATA}"
+    return None
+
+
 def evaluate(dataset: Path, *, limit: int = 10) -> dict[str, object]:
     tokenizer = Tokenizer()
     corpus = list(_jsonl(dataset / "corpus.jsonl"))
@@ -72,9 +100,8 @@ def evaluate(dataset: Path, *, limit: int = 10) -> dict[str, object]:
     index_seconds = time.perf_counter() - started
     kernels.warm_up()  # as the service does at start-up
     query_sets: dict[str, object] = {}
-    for path in sorted(dataset.glob("queries-*.jsonl")):
-        name = path.stem.removeprefix("queries-")
-        qrels = _qrels(dataset / "qrels" / f"{name}.tsv")
+    for name, path, qrels_path in query_files(dataset):
+        qrels = _qrels(qrels_path)
         query_sets[name] = _run_set(index, tokenizer, path, qrels, discipline, limit)
         _progress(f"{name}: {query_sets[name]}")
     return {
@@ -144,7 +171,7 @@ def segmentation(dataset: Path) -> dict[str, object]:
         normalize(str(r.get("title") or "") + "\n" + str(r.get("text") or ""))
         for r in _jsonl(dataset / "corpus.jsonl")
     ]
-    for path in sorted(dataset.glob("queries-*.jsonl")):
+    for _, path, _ in query_files(dataset):
         texts += [normalize(str(r["text"])) for r in _jsonl(path)]
     segmenter = tokenizer.segmenter
     started = time.perf_counter()
@@ -221,9 +248,8 @@ def compare(dataset: Path) -> list[dict[str, object]]:
         for r in corpus
     ]
     sets: dict[str, tuple[list[DocTokens], list[set[str]]]] = {}
-    for path in sorted(dataset.glob("queries-*.jsonl")):
-        name = path.stem.removeprefix("queries-")
-        qrels = _qrels(dataset / "qrels" / f"{name}.tsv")
+    for name, path, qrels_path in query_files(dataset):
+        qrels = _qrels(qrels_path)
         rows = [r for r in _jsonl(path) if str(r["_id"]) in qrels]
         sets[name] = (
             [analyze({"description": str(r["text"])}, tokenizer) for r in rows],
@@ -295,7 +321,8 @@ def compare(dataset: Path) -> list[dict[str, object]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate, or say in one line why the dataset cannot be read (exit 2)."""
     parser = argparse.ArgumentParser(prog="python -m app.matching.evaluate")
     parser.add_argument("dataset", type=Path, help="BEIR-layout directory")
     parser.add_argument(
@@ -307,13 +334,21 @@ def main(argv: list[str] | None = None) -> None:
         help="scikit-learn TF-IDF on the same tokens, and ablations of the engine's views",
     )
     args = parser.parse_args(argv)
-    if args.compare:
-        for row in compare(args.dataset):
-            print(json.dumps(row, ensure_ascii=False))
-        return
-    result = segmentation(args.dataset) if args.segmentation else evaluate(args.dataset)
+    if (problem := check_dataset(args.dataset)) is not None:
+        print(f"evaluate: {problem}", file=sys.stderr)
+        return 2
+    try:
+        if args.compare:
+            for row in compare(args.dataset):
+                print(json.dumps(row, ensure_ascii=False))
+            return 0
+        result = segmentation(args.dataset) if args.segmentation else evaluate(args.dataset)
+    except (OSError, ValueError, KeyError) as exc:  # a file that is not BEIR's JSON or TSV
+        print(f"evaluate: {args.dataset} is not a readable BEIR dataset ({exc!r})", file=sys.stderr)
+        return 2
     print(json.dumps(result, ensure_ascii=False))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from app.matching import kernels
+if TYPE_CHECKING:
+    from app.matching import kernels
+else:  # numba is imported on the first search, not at start-up
+    from app.matching.lazy import kernels
 from app.matching.features import FIELD_WEIGHTS
 from app.matching.helper import HELPER
 from app.matching.scoring import CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf

@@ -9,11 +9,16 @@ a base covers some slots and is never modified: deletes are tombstones kept by t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from app.matching import kernels
+if TYPE_CHECKING:
+    from app.matching import kernels
+else:  # numba is imported on the first search, not at start-up
+    from app.matching.lazy import kernels
 from app.matching.scoring import BIGRAM, CHAR, WORD, MatchConfig, bm25_tf
 from app.matching.store import DocFeatures, Growable, ranges
 

@@ -18,12 +18,16 @@ import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from app.matching import kernels
+if TYPE_CHECKING:
+    from app.matching import kernels
+else:  # numba is imported on the first search, not at start-up
+    from app.matching.lazy import kernels
 from app.matching.features import BIGRAM_PREFIX, CHAR_PREFIX, FIELD_WEIGHTS
 from app.matching.scoring import BIGRAM, CHAR, WORD
 

@@ -22,7 +22,7 @@ from app.services.matching import MatchFilters, MatchItem, Target
 
 router = APIRouter(tags=["matching"])
 
-READ_ERRORS = error_responses(401, 404, 422)
+READ_ERRORS = error_responses(401, 404, 422, 503)
 
 
 def _filters(
@@ -91,7 +91,7 @@ def list_organization_matches(
 @router.post(
     "/matching/preview",
     summary="草稿匹配预览",
-    responses=error_responses(401, 403, 422, 429),
+    responses=error_responses(401, 403, 422, 429, 503),
     dependencies=[PREVIEW_LIMIT],
 )
 def preview_matches(

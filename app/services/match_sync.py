@@ -1,14 +1,17 @@
 """Keeping every process's match index in step with the database.
 
 Writes: a flush that creates, edits or deletes a challenge, capability or result also writes
-that object's `match_document` row (tokens, filter metadata) under the next number of the
-change sequence, in the same transaction. Text is segmented only when it changed; a status
-change rewrites the metadata alone.
+that object's `match_document` row (tokens, filter metadata), in the same transaction, with
+the placeholder number `PENDING`. Text is segmented only when it changed; a status change
+rewrites the metadata alone. Just before the transaction commits, a `before_commit` hook takes
+the next number of the change sequence and gives it to every pending row.
 
 Reads: before answering, a process applies every row whose number is above the last one it
 saw (`catch_up`). Taking a number locks the single `match_state` row until commit, so numbers
-become visible in order and no change is skipped, whichever process wrote it. A rebuild or a
-change of the bureau's terms bumps `generation`, and every process then reloads from scratch.
+become visible in order and no change is skipped, whichever process wrote it; segmenting
+happens before that, so writers hold the lock only for two short UPDATEs and the commit. A
+rebuild or a change of the bureau's terms bumps `generation`, and every process then reloads
+from scratch.
 """
 
 import gc
@@ -24,7 +27,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.config import get_settings
-from app.matching import MatchIndex, Tokenizer, analyze, analyze_many, kernels
+from app.errors import MatcherStarting
+from app.matching import MatchIndex, Tokenizer, analyze, analyze_many
 from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
 
 logger = logging.getLogger(__name__)
@@ -33,6 +37,10 @@ Matchable = Challenge | Capability | Result
 KINDS: dict[type[Any], str] = {Challenge: "challenge", Capability: "capability", Result: "result"}
 TEXT_FIELDS = ("title", "description", "expected_outcome", "indicators", "tags")
 REBUILD_BATCH = 5_000
+# The number of a row written by a transaction that has not committed yet (never committed:
+# `number_pending` renumbers it before commit); below every real number, so no catch-up reads it.
+PENDING = -1
+_PENDING_KEY = "match_documents_pending"
 
 
 def document_fields(obj: Matchable) -> dict[str, str]:
@@ -168,12 +176,77 @@ def reset_runtimes() -> None:
         _runtimes.clear()
 
 
+_kernels_ready = threading.Event()
+_compile_lock = threading.Lock()
+_compile_started = False
+_start_lock = threading.Lock()
+
+
+def kernels_ready() -> bool:
+    """Whether this process has compiled (or loaded from numba's cache) the search kernels."""
+    return _kernels_ready.is_set()
+
+
+def wait_for_kernels(seconds: float) -> bool:
+    """Wait at most `seconds` for the kernels to be ready; whether they are."""
+    return _kernels_ready.wait(seconds)
+
+
+def prepare_kernels() -> None:
+    """Compile (or load from the cache) the kernels in this thread, once per process."""
+    with _compile_lock:
+        if _kernels_ready.is_set():
+            return
+        started = time.perf_counter()
+        from app.matching import kernels  # numba's import is part of the warm-up, not start-up
+
+        kernels.warm_up()
+        _kernels_ready.set()
+        logger.info("matcher kernels ready in %.1f s", time.perf_counter() - started)
+
+
+def start_kernels() -> None:
+    """Prepare the kernels in a background thread (once), so no request waits for a compiler."""
+    global _compile_started
+    with _start_lock:
+        if _compile_started or _kernels_ready.is_set():
+            return
+        _compile_started = True
+    threading.Thread(target=_prepare_logged, name="match-kernels", daemon=True).start()
+
+
+def _prepare_logged() -> None:
+    try:
+        prepare_kernels()
+    except Exception:
+        logger.exception("matcher kernels failed to compile")
+
+
+def require_kernels() -> None:
+    """Raise MatcherStarting (503, Retry-After) unless the kernels are ready; start them if not."""
+    if not _kernels_ready.is_set():
+        start_kernels()
+        raise MatcherStarting("匹配服务正在启动（编译检索内核），请稍后重试")
+
+
+def readiness(session: Session) -> str | None:
+    """Why this process cannot serve matches yet (in Chinese), or None when it can.
+
+    The index must be loaded only when the start-up warm-up loads it (MATCH_WARMUP); without
+    it, the first match request loads it.
+    """
+    if not _kernels_ready.is_set():
+        start_kernels()
+        return "匹配检索内核正在编译"
+    if get_settings().match_warmup and runtime_for(session).generation < 0:
+        return "匹配索引正在载入"
+    return None
+
+
 def warm_up(factory: Callable[[], Session]) -> None:
     """Load this process's index now (at start-up), not in the first request that needs it."""
     try:
-        started = time.perf_counter()
-        kernels.warm_up()
-        logger.info("matcher kernels ready in %.1f s", time.perf_counter() - started)
+        prepare_kernels()
         with factory() as session:
             caught_up(session)
     except Exception:  # a missing table or database: the first request will say so
@@ -181,7 +254,11 @@ def warm_up(factory: Callable[[], Session]) -> None:
 
 
 def caught_up(session: Session) -> Runtime:
-    """The runtime, after applying every change committed so far. Call before any write."""
+    """The runtime, after applying every change committed so far. Call before any search.
+
+    Raises MatcherStarting while the kernels are not ready: a search never waits for them.
+    """
+    require_kernels()
     rt = runtime_for(session)
     rt.catch_up(session.connection())
     return rt
@@ -203,21 +280,25 @@ def write_documents(
     changes: Sequence[tuple[Matchable, bool]],
     removed: Sequence[Matchable] = (),
 ) -> None:
-    """Store tokens (re-segmented where the bool says so) and metadata for these objects."""
+    """Store tokens (re-segmented where the bool says so) and metadata for these objects.
+
+    The rows get their change number at commit (`number_pending`), so segmenting here does
+    not hold the shared `match_state` lock.
+    """
     if not changes and not removed:
         return
-    seq = next_seq(connection)
     tokenizer = runtime_for(session).current_tokenizer(connection)
+    _mark_pending(session)
     for obj in removed:
         connection.execute(
             update(MatchDocument)
             .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=None, seq=seq)
+            .values(tokens=None, seq=PENDING)
         )
     for obj, resegment in changes:
         kind = KINDS[type(obj)]
         where = (MatchDocument.kind == kind, MatchDocument.object_id == obj.id)
-        values: dict[str, Any] = {"meta": document_meta(obj), "seq": seq}
+        values: dict[str, Any] = {"meta": document_meta(obj), "seq": PENDING}
         if resegment:
             values["tokens"] = analyze(document_fields(obj), tokenizer)
         done = connection.execute(update(MatchDocument).where(*where).values(**values)).rowcount
@@ -228,6 +309,24 @@ def write_documents(
                     kind=kind, object_id=obj.id, organization_id=obj.organization_id, **values
                 )
             )
+
+
+def _mark_pending(session: Session) -> None:
+    session.info[_PENDING_KEY] = True
+
+
+def number_pending(session: Session) -> None:
+    """Give this transaction's pending rows the next change number (the last step before commit).
+
+    Rows written inside a savepoint that was rolled back are gone, so they are not numbered;
+    a flag left over from a rolled-back transaction costs one UPDATE that matches nothing.
+    """
+    session.flush()  # commit flushes after this hook: flush first, so no row stays pending
+    if not session.info.pop(_PENDING_KEY, False):
+        return
+    connection = session.connection()
+    seq = next_seq(connection)
+    connection.execute(update(MatchDocument).where(MatchDocument.seq == PENDING).values(seq=seq))
 
 
 def _text_changed(obj: Matchable) -> bool:
@@ -251,6 +350,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 
 sa_event.listen(Session, "after_flush", _after_flush)
+sa_event.listen(Session, "before_commit", number_pending)
 
 
 def bump_generation(session: Session) -> None:
@@ -264,12 +364,12 @@ def resegment(session: Session, objects: Iterable[Matchable], tokenizer: Tokeniz
     """Segment these objects again with `tokenizer` and store their tokens."""
     connection = session.connection()
     count = 0
-    seq = next_seq(connection)
+    _mark_pending(session)
     for obj in objects:
         connection.execute(
             update(MatchDocument)
             .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=analyze(document_fields(obj), tokenizer), seq=seq)
+            .values(tokens=analyze(document_fields(obj), tokenizer), seq=PENDING)
         )
         count += 1
     return count
@@ -286,7 +386,7 @@ def rebuild(
     session.flush()
     connection = session.connection()
     connection.execute(delete(MatchDocument))
-    seq = next_seq(connection)
+    _mark_pending(session)
     count = 0
     for model, kind in KINDS.items():
         rows = session.scalars(select(model).order_by(model.id)).all()
@@ -302,7 +402,7 @@ def rebuild(
                         "organization_id": obj.organization_id,
                         "tokens": doc,
                         "meta": document_meta(obj),
-                        "seq": seq,
+                        "seq": PENDING,
                     }
                     for obj, doc in zip(batch, tokens, strict=True)
                 ],

@@ -288,9 +288,10 @@ def delete_term(session: Session, *, staff: User, term_id: int) -> None:
 
 
 def _resegment_around(session: Session, words: list[str]) -> None:
-    match_sync.bump_generation(session)
     tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
     match_sync.resegment(session, match_sync.containing(session, words), tokenizer)
+    # Last: bumping locks the shared match_state row until commit; segment before that.
+    match_sync.bump_generation(session)
 
 
 def rebuild(session: Session, *, staff: User) -> int:

@@ -88,3 +88,96 @@ def test_scripts_run_and_print_json(
     lines = json_lines(capsys.readouterr().out)
     assert lines
     assert all(first_key in line for line in lines)
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty", "no_qrels"])
+def test_evaluate_without_a_dataset_says_how_to_get_one_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], layout: str
+) -> None:
+    dataset = tmp_path / "csl"
+    if layout != "missing":
+        dataset.mkdir()
+    if layout == "no_qrels":
+        (dataset / "corpus.jsonl").write_text('{"_id": "D1", "text": "坩埚"}\n', encoding="utf-8")
+        (dataset / "queries.jsonl").write_text('{"_id": "Q1", "text": "坩埚"}\n', encoding="utf-8")
+
+    assert evaluate.main([str(dataset)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "CSL" in err
+    assert "make evaluate DATA=" in err
+
+
+def test_evaluate_on_a_directory_of_other_files_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "corpus.jsonl").write_text("not json\n", encoding="utf-8")
+    (tmp_path / "queries.jsonl").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "dev.tsv").write_text("query-id\tcorpus-id\tscore\n", encoding="utf-8")
+
+    assert evaluate.main([str(tmp_path)]) == 2
+
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_evaluate_reads_the_beir_default_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (tmp_path / "corpus.jsonl").open("w", encoding="utf-8") as handle:
+        for key, title, text, _ in CORPUS:
+            handle.write(json.dumps({"_id": key, "title": title, "text": text}) + "\n")
+    (tmp_path / "queries.jsonl").write_text(
+        json.dumps({"_id": "Q1", "text": "氮化硼坩埚"}) + "\n", encoding="utf-8"
+    )
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "dev.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nQ1\tD1\t1\n", encoding="utf-8"
+    )
+
+    assert evaluate.main([str(tmp_path)]) == 0
+
+    (result,) = json_lines(capsys.readouterr().out)
+    assert result["query_sets"]["dev"]["mrr@10"] == 1.0  # type: ignore[index]
+
+
+def test_make_evaluate_without_data_says_how_to_get_it(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("no make")
+    venv = tmp_path / "venv"  # stands in for an installed .venv, so make installs nothing
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    for stamp in (".runtime", ".dev"):
+        (venv / stamp).touch()
+    run = subprocess.run(
+        [make, "-s", "-C", str(ROOT), "evaluate", f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "DATA=" in run.stderr
+    assert "CSL" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_startup_timing_script_explains_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    script = str(ROOT / "scripts" / "startup_timing.py")
+    argv = sys.argv
+    sys.argv = [script, "--help"]
+    try:
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_path(script, run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert exited.value.code == 0
+    assert "/healthz" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.config import get_settings
-from app.db import get_session_factory
+from app.db import get_read_session_factory
 from app.errors import install_error_handlers
 from app.routers import (
     audit,
@@ -51,7 +51,7 @@ TAGS = [
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if get_settings().match_warmup:
         threading.Thread(
-            target=match_sync.warm_up, args=(get_session_factory(),), daemon=True
+            target=match_sync.warm_up, args=(get_read_session_factory(),), daemon=True
         ).start()
     yield
 

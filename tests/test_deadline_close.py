@@ -27,7 +27,7 @@ from app.models import (
     OrganizationKind,
     User,
 )
-from app.services.challenges import DEADLINE_PASSED
+from app.models.challenge import DEADLINE_PASSED
 from tests.factories import headers, make_bid, make_capability, make_challenge, make_user
 
 API = "/api/v1"

@@ -211,20 +211,7 @@ def store_deadline_close(session: Session, challenge: Challenge) -> bool:
     """
     if challenge.current_status is challenge.status:
         return False
-    before = challenge.status
-    challenge.status = challenge.current_status
-    challenge.status_reason = DEADLINE_PASSED
-    session.flush()
-    audit.record_transition(
-        session,
-        actor=None,
-        object_type="challenge",
-        object_id=challenge.id,
-        action="close",
-        before=before.value,
-        after=challenge.status.value,
-        reason=DEADLINE_PASSED,
-    )
+    _move(session, None, challenge, "close", {S.published}, S.closed, DEADLINE_PASSED)
     return True
 
 
@@ -272,7 +259,7 @@ def _require_status(challenge: Challenge, allowed: Iterable[ChallengeStatus], ve
 
 def _move(
     session: Session,
-    actor: User,
+    actor: User | None,  # None: the system (the deadline)
     challenge: Challenge,
     action: str,
     allowed: Iterable[ChallengeStatus],

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi import Request
 from sqlalchemy import DateTime, Dialect, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -53,6 +54,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Execution option of an engine or connection whose transactions only read. On SQLite they
+# begin deferred and take no lock; every other transaction begins IMMEDIATE. PostgreSQL
+# ignores it.
+READS_ONLY = "reads_only"
+# Requests with these methods only read: they get a session that begins deferred.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Foreign keys, WAL, and transactions opened by SQLAlchemy rather than pysqlite, so that
     SAVEPOINTs work as documented (SQLAlchemy's "serializable isolation / savepoints" recipe).
@@ -67,8 +76,13 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _sqlite_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+    def _sqlite_begin(connection: Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for the write lock:
+        # SQLite does not run its busy handler for that upgrade and fails at once ("database
+        # is locked"). So a transaction takes the lock when it begins, waiting up to the busy
+        # timeout, unless its connection says it only reads.
+        reads_only = connection.get_execution_options().get(READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -140,16 +154,34 @@ def get_engine() -> Engine:
 
 @lru_cache
 def get_session_factory() -> sessionmaker[Session]:
+    """Sessions for transactions that may write (on SQLite: `BEGIN IMMEDIATE`)."""
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
+def get_read_session_factory() -> sessionmaker[Session]:
+    """Sessions for transactions that only read (on SQLite: a deferred `BEGIN`, no lock)."""
+    return _read_session_factory(get_engine())
+
+
+@lru_cache(maxsize=4)
+def _read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Keyed by the engine, so a new engine (tests clear get_engine) gets a new factory. The
+    # option engine shares the engine's pool.
+    reader = engine.execution_options(**{READS_ONLY: True})
+    return sessionmaker(bind=reader, expire_on_commit=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit when the route returns, roll back on any error.
 
     Routes declare it with `scope="function"` so the commit finishes before the response is
-    sent: a failed commit becomes an error response, never a silent loss.
+    sent: a failed commit becomes an error response, never a silent loss. GET, HEAD and
+    OPTIONS only read: their transaction begins deferred; every other method's may write and
+    begins IMMEDIATE on SQLite, so concurrent writers wait their turn instead of failing.
     """
-    with get_session_factory()() as session:
+    reads_only = request.method in READ_METHODS
+    factory = get_read_session_factory() if reads_only else get_session_factory()
+    with factory() as session:
         try:
             yield session
             session.commit()

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app.config import get_settings
-from app.db import get_session_factory
+from app.db import get_read_session_factory
 from app.deps import clean_query
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, page_csp
@@ -65,7 +65,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # answer 503 (and /readyz says so) instead of waiting for a compiler.
     if get_settings().match_warmup:
         threading.Thread(
-            target=match_sync.warm_up, args=(get_session_factory(),), daemon=True
+            target=match_sync.warm_up, args=(get_read_session_factory(),), daemon=True
         ).start()
     else:
         match_sync.start_kernels()

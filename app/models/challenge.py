@@ -3,9 +3,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Numeric, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import db
 from app.db import Base, UTCDateTime
 from app.models.base import Timestamps, enum_column
 from app.models.organization import Organization
@@ -49,6 +50,8 @@ CHALLENGE_STATUS_LABELS: dict[ChallengeStatus, str] = {
 PUBLIC_CHALLENGE_STATUSES = frozenset(
     {ChallengeStatus.published, ChallengeStatus.closed, ChallengeStatus.awarded}
 )
+# Why a challenge closed by itself: its status_reason and the reason of its audit event.
+DEADLINE_PASSED = "揭榜截止时间已过，自动截止"
 
 
 class Challenge(Timestamps, Base):
@@ -78,3 +81,38 @@ class Challenge(Timestamps, Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization] = relationship(lazy="raise")
+
+    # A published challenge whose deadline has passed IS closed, whether or not a write has
+    # stored that yet: reads derive it (and write nothing); writes that lock the challenge and
+    # `python -m app.jobs close-expired` store it. The clock is app.db.utcnow, looked up at
+    # each call so that tests can move it.
+
+    @property
+    def past_deadline(self) -> bool:
+        """Whether bidding time is over, by the clock."""
+        return self.deadline <= db.utcnow()
+
+    @property
+    def current_status(self) -> ChallengeStatus:
+        """The status as of now: published past the deadline reads as closed."""
+        if self.status is ChallengeStatus.published and self.past_deadline:
+            return ChallengeStatus.closed
+        return self.status
+
+    @property
+    def current_status_reason(self) -> str | None:
+        """The reason that goes with `current_status`."""
+        if self.current_status is not self.status:
+            return DEADLINE_PASSED
+        return self.status_reason
+
+    @classmethod
+    def current_status_is(cls, status: ChallengeStatus) -> ColumnElement[bool]:
+        """SQL for `current_status == status`, written so the (status, deadline) index serves."""
+        now = db.utcnow()
+        published = cls.status == ChallengeStatus.published
+        if status is ChallengeStatus.published:
+            return and_(published, cls.deadline > now)
+        if status is ChallengeStatus.closed:
+            return or_(cls.status == status, and_(published, cls.deadline <= now))
+        return cls.status == status

@@ -40,7 +40,6 @@ def list_challenges(
     organization_id: IdFilter = None,
 ) -> ChallengePage:
     """Published challenges, plus the viewer's own; the bureau sees all. Newest first."""
-    challenges.close_expired(session)
     stmt = challenges.challenges_query(
         viewer,
         status=status,

@@ -107,8 +107,9 @@ class ChallengeRead(ReadModel):
     deadline: datetime
     region: str
     contact: str
-    status: ChallengeStatus
-    status_reason: str | None
+    # As of now: a published challenge past its deadline reads as closed (see the model).
+    status: ChallengeStatus = Field(validation_alias="current_status")
+    status_reason: str | None = Field(validation_alias="current_status_reason")
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime

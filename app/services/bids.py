@@ -6,7 +6,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.models import (
     LIVE_BID_STATUSES,
@@ -27,7 +26,7 @@ from app.services.access import (
     require_verified,
     same_organization,
 )
-from app.services.challenges import close_expired, get_challenge, is_owner
+from app.services.challenges import get_challenge, is_owner, store_deadline_close
 
 B = BidStatus
 OPEN_FOR_DECISIONS = frozenset({ChallengeStatus.published, ChallengeStatus.closed})
@@ -47,7 +46,7 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     require_role(user, *RESEARCH_ROLES)
     require_verified(user)
     challenge = get_challenge(session, user, challenge_id, for_update=True)
-    if challenge.status is not ChallengeStatus.published or challenge.deadline <= utcnow():
+    if challenge.current_status is not ChallengeStatus.published:
         raise InvalidTransition("该榜单不在揭榜期内", code="bidding_closed")
     duplicate = select(Bid.id).where(
         Bid.challenge_id == challenge.id,
@@ -88,8 +87,11 @@ def bids_query(session: Session, viewer: User, challenge_id: int) -> Select[Bid]
 def get_bid(
     session: Session, viewer: User, bid_id: int, *, for_update: bool = False
 ) -> tuple[Bid, Challenge]:
-    """A bid the viewer may read, with its challenge; 404 for everyone else."""
-    close_expired(session)
+    """A bid the viewer may read, with its challenge; 404 for everyone else.
+
+    A read writes nothing; with `for_update` (a write) the challenge is locked and a close by
+    its deadline stored first, as `get_challenge` does.
+    """
     bid = session.get(Bid, bid_id)
     challenge = (
         session.get(
@@ -102,6 +104,7 @@ def get_bid(
         raise NotFound("申报不存在", code="bid_not_found")
     if for_update:  # the challenge row is locked first, then the bid: one order everywhere
         session.refresh(bid, with_for_update=True)
+        store_deadline_close(session, challenge)
     return bid, challenge
 
 

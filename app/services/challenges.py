@@ -1,12 +1,11 @@
 """Challenges (榜单): who sees them, who edits them, and their life cycle."""
 
 from collections.abc import Iterable
-from datetime import datetime
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app import db
 from app.errors import Forbidden, InvalidTransition, NotFound
 from app.models import (
     LIVE_BID_STATUSES,
@@ -19,6 +18,7 @@ from app.models import (
     Sector,
     User,
 )
+from app.models.challenge import DEADLINE_PASSED
 from app.schemas.challenge import ChallengeCreate, ChallengeUpdate
 from app.services import audit
 from app.services.access import (
@@ -32,7 +32,6 @@ from app.services.access import (
 S = ChallengeStatus
 EDITABLE = frozenset({S.draft, S.returned})
 CANCELLABLE = frozenset({S.draft, S.pending_review, S.returned, S.published, S.closed})
-DEADLINE_PASSED = "揭榜截止时间已过，自动截止"
 
 
 def can_see(viewer: User | None, challenge: Challenge) -> bool:
@@ -54,13 +53,18 @@ def is_owner(user: User | None, challenge: Challenge) -> bool:
 def get_challenge(
     session: Session, viewer: User | None, challenge_id: int, *, for_update: bool = False
 ) -> Challenge:
-    """A challenge the viewer may see, else 404 (drafts of others do not exist for them)."""
-    close_expired(session)
+    """A challenge the viewer may see, else 404 (drafts of others do not exist for them).
+
+    A read writes nothing: its `current_status` says whether the deadline has closed it. With
+    `for_update` (a write) the row is locked and a close by the deadline is stored first.
+    """
     challenge = session.get(
         Challenge, challenge_id, with_for_update=for_update, populate_existing=for_update
     )
     if challenge is None or not can_see(viewer, challenge):
         raise NotFound("榜单不存在", code="challenge_not_found")
+    if for_update:
+        store_deadline_close(session, challenge)
     return challenge
 
 
@@ -80,7 +84,7 @@ def challenges_query(
         own = Challenge.organization_id == viewer.organization_id if viewer else None
         stmt = stmt.where(or_(public, own) if own is not None else public)
     if status is not None:
-        stmt = stmt.where(Challenge.status == status)
+        stmt = stmt.where(Challenge.current_status_is(status))
     if sector is not None:
         stmt = stmt.where(Challenge.sector == sector)
     if region is not None:
@@ -166,9 +170,9 @@ def approve(session: Session, *, staff: User, challenge_id: int) -> Challenge:
         code="owner_not_verified",
         detail="发榜单位未通过科技局审核或已被驳回，不能发布其榜单",
     )
-    if challenge.deadline <= utcnow():
+    if challenge.past_deadline:
         raise InvalidTransition("揭榜截止时间已过，请退回企业修改", code="deadline_passed")
-    challenge.published_at = utcnow()
+    challenge.published_at = db.utcnow()
     return _move(session, staff, challenge, "approve", {S.pending_review}, S.published)
 
 
@@ -212,34 +216,32 @@ def cancel(session: Session, *, staff: User, challenge_id: int, reason: str) -> 
     return _move(session, staff, challenge, "cancel", CANCELLABLE, S.cancelled, reason)
 
 
-def close_expired(session: Session, *, now: datetime | None = None) -> list[int]:
-    """Close published challenges whose bidding deadline has passed; audited as the system."""
-    now = now or utcnow()
-    expired = select(Challenge.id).where(Challenge.status == S.published, Challenge.deadline <= now)
-    ids = list(session.scalars(expired))
-    if not ids:
-        return []
-    closed = list(
-        session.scalars(
-            update(Challenge)
-            .where(Challenge.id.in_(ids), Challenge.status == S.published)
-            .values(status=S.closed, status_reason=DEADLINE_PASSED, updated_at=now)
-            .returning(Challenge.id),
-            execution_options={"synchronize_session": "fetch"},
-        )
+def store_deadline_close(session: Session, challenge: Challenge) -> bool:
+    """Store that the deadline has closed this locked challenge, audited as the system.
+
+    Only for a row locked by this transaction (or under SQLite's write lock): two writers
+    cannot both see it published, so the close is stored and audited once.
+    """
+    if challenge.current_status is challenge.status:
+        return False
+    _move(session, None, challenge, "close", {S.published}, S.closed, DEADLINE_PASSED)
+    return True
+
+
+def close_expired(session: Session) -> list[int]:
+    """Store the close of every published challenge past its deadline; the ids closed.
+
+    Idempotent, and safe in two processes at once: the rows are locked in id order and their
+    status read again under the lock (SQLite: the transaction holds the write lock).
+    """
+    expired = (
+        select(Challenge)
+        .where(Challenge.status == S.published, Challenge.deadline <= db.utcnow())
+        .order_by(Challenge.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    for challenge_id in closed:
-        audit.record_transition(
-            session,
-            actor=None,
-            object_type="challenge",
-            object_id=challenge_id,
-            action="close",
-            before=S.published.value,
-            after=S.closed.value,
-            reason=DEADLINE_PASSED,
-        )
-    return closed
+    return [c.id for c in session.scalars(expired).all() if store_deadline_close(session, c)]
 
 
 def _reject_bid(session: Session, actor: User, bid: Bid, reason: str) -> None:
@@ -270,7 +272,7 @@ def _require_status(challenge: Challenge, allowed: Iterable[ChallengeStatus], ve
 
 def _move(
     session: Session,
-    actor: User,
+    actor: User | None,  # None: the system (the deadline)
     challenge: Challenge,
     action: str,
     allowed: Iterable[ChallengeStatus],

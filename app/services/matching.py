@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app import db
 from app.errors import Conflict, InvalidInput, NotFound
 from app.matching import DocTokens, Match, MatchIndex, analyze, merge_tokens
 from app.models import (
@@ -142,7 +142,7 @@ def _stored_tokens(session: Session, kind: str, object_id: int) -> DocTokens:
 def _rank_challenges(
     session: Session, rt: match_sync.Runtime, query: DocTokens, f: MatchFilters, *, exclude_org: int
 ) -> list[MatchItem]:
-    now = utcnow().timestamp()
+    now = db.utcnow().timestamp()  # the clock the challenge deadline rules read
 
     def where(meta: Mapping[str, object]) -> bool:
         deadline = meta.get("deadline")

@@ -1,0 +1,453 @@
+"""Many writers at once through the real server: nobody gets a 5xx, every invariant holds.
+
+The server is uvicorn in a subprocess on a fresh database: a SQLite file, and PostgreSQL when
+POSTGRES_URL is given. On SQLite a transaction that will write begins with `BEGIN IMMEDIATE`, so
+writers queue for the lock (with the busy timeout) instead of failing when a deferred
+transaction cannot upgrade; on PostgreSQL row locks order them. Either way the answers are the
+same: 201 or 200 for the first, 409 where a rule says no, never 503.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.config import get_settings
+from app.db import Base, get_engine, get_session_factory, migrate
+from app.models import (
+    LIVE_BID_STATUSES,
+    AuditEvent,
+    Bid,
+    BidStatus,
+    Capability,
+    Challenge,
+    ChallengeStatus,
+    MatchTerm,
+    Organization,
+    OrganizationKind,
+    Project,
+    User,
+)
+from app.models.challenge import DEADLINE_PASSED
+from tests.conftest import create_database, postgres_url
+from tests.factories import headers, make_bid, make_challenge, make_user
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
+BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
+REQUEST_TIMEOUT = 60  # seconds: longer than SQLite's busy timeout (30 s), so a wait shows
+START_TIMEOUT = 30
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    get_session_factory.cache_clear()
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(
+                    postgres_url() is None, reason="needs PostgreSQL (POSTGRES_URL)"
+                ),
+            ],
+        ),
+    ]
+)
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh, migrated database of the kind named by the parameter; the app's own."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("DATABASE_URL", postgres_url() or "")  # a new database beside it
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)  # a SQLite file under tmp_path
+    url, drop = create_database(tmp_path)
+    migrate(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    # The server checks the tokens this process signs: both must use one key.
+    if not os.environ.get("SECRET_KEY"):
+        monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    _clear_caches()
+    try:
+        yield url
+    finally:
+        get_engine().dispose()
+        _clear_caches()
+        drop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(database: str) -> Iterator[str]:
+    """The API in its own process on the test's database; its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMITS": "off",
+        "MATCH_WARMUP": "0",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.monotonic()
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() - started < START_TIMEOUT, "server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a request still in flight keeps it from stopping
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@dataclass
+class Call:
+    """One request of the burst."""
+
+    kind: str
+    method: str
+    path: str
+    token: dict[str, str] | None = None
+    body: object | None = None
+
+
+@dataclass
+class Answer:
+    status: int
+    code: str | None  # of a problem+json answer
+    body: Any = None
+
+
+def fire(base: str, calls: list[Call]) -> list[Answer]:
+    """Send every call at once, each from its own thread and connection; their answers."""
+    barrier = threading.Barrier(len(calls))
+    answers: list[Answer | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        call = calls[i]
+        with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT) as client:
+            barrier.wait(timeout=REQUEST_TIMEOUT)
+            try:
+                response = client.request(
+                    call.method, API + call.path, headers=call.token, json=call.body
+                )
+            except httpx.TimeoutException as exc:  # counts as a failure, like a 5xx
+                answers[i] = Answer(599, type(exc).__name__)
+                return
+        body: Any = response.json() if response.content else None
+        problem = response.headers.get("content-type", "").startswith("application/problem+json")
+        answers[i] = Answer(response.status_code, body.get("code") if problem else None, body)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    stop = time.monotonic() + 2 * REQUEST_TIMEOUT
+    for thread in threads:
+        thread.join(timeout=max(0.0, stop - time.monotonic()))
+    missing = [c.kind for c, a in zip(calls, answers, strict=True) if a is None]
+    assert not missing, f"no answer to {missing}"
+    return [a for a in answers if a is not None]
+
+
+def count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def audited(session: Session, action: str, object_id: int | None = None) -> int:
+    where = [AuditEvent.action == action]
+    if object_id is not None:
+        where.append(AuditEvent.object_id == object_id)
+    return count(session, AuditEvent, *where)
+
+
+@dataclass
+class Scene:
+    staff: User
+    owner: User
+    researchers: list[User]
+    colleague: User  # of researchers[0]'s organisation
+    open_challenge: Challenge  # every researcher bids on it
+    award_challenge: Challenge
+    nominated: Bid
+    rival: Bid
+    nominate_challenge: Challenge
+    candidates: list[Bid]
+    cancel_challenge: Challenge  # the bureau cancels it while its one bidder withdraws
+    withdrawing: Bid
+    expired: Challenge  # published, deadline passed, the stored row still says published
+
+
+def arrange(session: Session) -> Scene:
+    staff = make_user(session, kind=OrganizationKind.bureau)
+    owner = make_user(session)
+    researchers = [make_user(session, kind=OrganizationKind.university) for _ in range(6)]
+    colleague = make_user(session, organization=researchers[0].organization)
+    award_challenge = make_challenge(session, owner=owner, title="洁净钢夹杂物控制")
+    nominate_challenge = make_challenge(session, owner=owner, title="玉米芯综合利用")
+    cancel_challenge = make_challenge(session, owner=owner, title="杂粮抗回生")
+    scene = Scene(
+        staff=staff,
+        owner=owner,
+        researchers=researchers,
+        colleague=colleague,
+        open_challenge=make_challenge(session, owner=owner, title="热解氮化硼坩埚"),
+        award_challenge=award_challenge,
+        nominated=make_bid(
+            session, challenge=award_challenge, bidder=researchers[0], status=BidStatus.nominated
+        ),
+        rival=make_bid(session, challenge=award_challenge, bidder=researchers[1]),
+        nominate_challenge=nominate_challenge,
+        candidates=[
+            make_bid(session, challenge=nominate_challenge, bidder=r) for r in researchers[2:5]
+        ],
+        cancel_challenge=cancel_challenge,
+        withdrawing=make_bid(session, challenge=cancel_challenge, bidder=researchers[5]),
+        expired=make_challenge(session, owner=owner, title="已过截止时间", deadline_days=-1),
+    )
+    session.commit()
+    return scene
+
+
+def registration(name: str) -> dict[str, object]:
+    return {
+        "organization": {"kind": "university", "name": name, "region": "211302"},
+        "user": {
+            "username": f"reg_{uuid.uuid4().hex[:10]}",
+            "password": f"Kq7!vT2m-{uuid.uuid4()}",
+            "display_name": "注册者",
+        },
+    }
+
+
+def burst(scene: Scene) -> list[Call]:
+    """Writes of every kind at once, and anonymous reads that once swept the deadlines."""
+    calls = [
+        Call(
+            "capability",
+            "POST",
+            "/capabilities",
+            headers(researcher),
+            {"title": f"化学气相沉积平台{i}", "description": "热解氮化硼", "tags": []},
+        )
+        for i, researcher in enumerate(scene.researchers)
+    ]
+    # Every researcher bids on one challenge; two colleagues of one organisation both try.
+    open_bids = f"/challenges/{scene.open_challenge.id}/bids"
+    calls += [
+        Call("bid", "POST", open_bids, headers(bidder), BID)
+        for bidder in [*scene.researchers, scene.colleague]
+    ]
+    calls += [Call("award", "POST", f"/bids/{scene.nominated.id}/award", headers(scene.staff))] * 4
+    calls += [
+        Call("nominate", "POST", f"/bids/{bid.id}/nominate", headers(scene.owner))
+        for bid in scene.candidates
+    ]
+    calls += [
+        Call("register", "POST", "/organizations/register", None, registration(f"并发大学{i}"))
+        for i in range(4)
+    ]
+    calls += [
+        Call(
+            "cancel",
+            "POST",
+            f"/challenges/{scene.cancel_challenge.id}/cancel",
+            headers(scene.staff),
+            {"reason": "企业已自行解决"},
+        ),
+        Call(
+            "withdraw",
+            "POST",
+            f"/bids/{scene.withdrawing.id}/withdraw",
+            headers(scene.researchers[5]),
+        ),
+    ]
+    calls += [
+        Call("term", "POST", "/matching/terms", headers(scene.staff), {"term": term})
+        for term in ("热解氮化硼坩埚", "夹杂物控制")
+    ]
+    expired = f"/challenges/{scene.expired.id}"
+    calls += [
+        Call("bid after deadline", "POST", f"{expired}/bids", headers(scene.researchers[5]), BID),
+        Call("close after deadline", "POST", f"{expired}/close", headers(scene.owner)),
+    ]
+    for _ in range(3):  # anonymous reads that used to close the expired challenge as they went
+        calls += [
+            Call("read expired", "GET", expired),
+            Call("list", "GET", "/challenges"),
+            Call("list closed", "GET", "/challenges?status=closed"),
+        ]
+    return calls
+
+
+def outcomes(answers: list[Answer]) -> list[tuple[int, str | None]]:
+    return sorted(((a.status, a.code) for a in answers), key=str)
+
+
+def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(server: str) -> None:
+    with get_session_factory()() as session:
+        scene = arrange(session)
+    calls = burst(scene)
+    assert sum(c.method == "POST" for c in calls) >= 20
+
+    answers = fire(server, calls)
+
+    failures = [(c.kind, a) for c, a in zip(calls, answers, strict=True) if a.status >= 500]
+    assert failures == [], failures
+    of: dict[str, list[Answer]] = {}
+    for call, answer in zip(calls, answers, strict=True):
+        of.setdefault(call.kind, []).append(answer)
+    assert outcomes(of["capability"]) == [(201, None)] * 6
+    assert outcomes(of["bid"]) == [(201, None)] * 6 + [(409, "duplicate_bid")]
+    assert [s for s, _ in outcomes(of["award"])] == [200, 409, 409, 409]
+    losers = {a.code for a in of["award"] if a.status == 409}
+    assert losers <= {"challenge_not_open", "invalid_transition"}, of["award"]
+    assert outcomes(of["nominate"]) == [(200, None)] + [(409, "already_nominated")] * 2
+    assert outcomes(of["register"]) == [(201, None)] * 4
+    assert outcomes(of["cancel"]) == [(200, None)]
+    # Withdrawn first, or rejected by the cancellation first: either order is a right answer.
+    assert outcomes(of["withdraw"]) in ([(200, None)], [(409, "invalid_transition")])
+    assert outcomes(of["term"]) == [(201, None)] * 2
+    assert outcomes(of["bid after deadline"]) == [(409, "bidding_closed")]
+    assert outcomes(of["close after deadline"]) == [(409, "invalid_transition")]
+    for answer in of["read expired"]:
+        assert (answer.status, answer.body["status"]) == (200, "closed")
+    for answer in of["list closed"]:
+        assert answer.status == 200
+        assert [i["id"] for i in answer.body["items"]] == [scene.expired.id]
+    assert outcomes(of["list"]) == [(200, None)] * 3
+
+    with get_session_factory()() as session:
+        # Capabilities: one each, one audit event each.
+        assert count(session, Capability) == 6
+        assert audited(session, "capability.create") == 6
+        # Bids: one live bid per organisation, one audit event per bid.
+        live = session.execute(
+            select(Bid.organization_id, func.count())
+            .where(Bid.challenge_id == scene.open_challenge.id, Bid.status.in_(LIVE_BID_STATUSES))
+            .group_by(Bid.organization_id)
+        ).all()
+        assert sorted(n for _, n in live) == [1] * 6
+        bids = session.scalars(select(Bid.id).where(Bid.challenge_id == scene.open_challenge.id))
+        for bid_id in bids:
+            assert audited(session, "bid.submit", bid_id) == 1
+        # The award: one project, one award of the bid and of the challenge, the rival rejected.
+        assert count(session, Project, Project.challenge_id == scene.award_challenge.id) == 1
+        assert audited(session, "project.create") == 1
+        assert audited(session, "bid.award", scene.nominated.id) == 1
+        assert audited(session, "challenge.award", scene.award_challenge.id) == 1
+        assert audited(session, "bid.reject", scene.rival.id) == 1
+        assert status_of(session, scene.award_challenge) is ChallengeStatus.awarded
+        # Nominations: one chosen bid, one audit event.
+        statuses = session.scalars(
+            select(Bid.status).where(Bid.challenge_id == scene.nominate_challenge.id)
+        ).all()
+        assert sorted(statuses) == sorted([BidStatus.nominated] + [BidStatus.submitted] * 2)
+        assert sum(audited(session, "bid.nominate", b.id) for b in scene.candidates) == 1
+        # Cancel against withdraw: the bid ended once, as its answer said.
+        assert status_of(session, scene.cancel_challenge) is ChallengeStatus.cancelled
+        assert audited(session, "challenge.cancel", scene.cancel_challenge.id) == 1
+        bid = session.get(Bid, scene.withdrawing.id)
+        assert bid is not None
+        withdrawn = of["withdraw"][0].status == 200
+        assert bid.status is (BidStatus.withdrawn if withdrawn else BidStatus.rejected)
+        assert audited(session, "bid.withdraw", bid.id) == int(withdrawn)
+        assert audited(session, "bid.reject", bid.id) == int(not withdrawn)
+        # Registrations and terms: every one stored once, audited once.
+        names = [f"并发大学{i}" for i in range(4)]
+        assert count(session, Organization, Organization.name.in_(names)) == 4
+        assert audited(session, "organization.register") == 4
+        assert count(session, MatchTerm) == 2
+        assert audited(session, "matching.term_add") == 2
+        # The expired challenge: refused writes rolled back, reads wrote nothing.
+        assert status_of(session, scene.expired) is ChallengeStatus.published
+        assert audited(session, "challenge.close", scene.expired.id) == 0
+        assert count(session, Bid, Bid.challenge_id == scene.expired.id) == 0
+
+    run_close_expired_twice_at_once(scene.expired.id)
+
+
+def status_of(session: Session, challenge: Challenge) -> ChallengeStatus:
+    stored = session.get(Challenge, challenge.id, populate_existing=True)
+    assert stored is not None
+    return stored.status
+
+
+def close_expired_process() -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.jobs", "close-expired"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_close_expired_twice_at_once(challenge_id: int) -> None:
+    """Two closing jobs at the same moment close the expired challenge once."""
+    procs: list[subprocess.Popen[str]] = [close_expired_process() for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=REQUEST_TIMEOUT)
+        assert proc.returncode == 0, err
+    with get_session_factory()() as session:
+        challenge = session.get(Challenge, challenge_id)
+        assert challenge is not None
+        assert challenge.status is ChallengeStatus.closed
+        assert challenge.status_reason == DEADLINE_PASSED
+        (event,) = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "challenge.close", AuditEvent.object_id == challenge_id
+            )
+        )
+        assert event.actor_id is None
+        assert event.reason == DEADLINE_PASSED

@@ -171,6 +171,21 @@ def _read_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=reader, expire_on_commit=False)
 
 
+def reads_only(request: Request) -> None:
+    """A route dependency: this request only reads, whatever its method (sign-in, previews).
+
+    Listed in the route's `dependencies=`, which FastAPI solves before the route's parameters,
+    so `get_session` sees the mark: on SQLite the request then holds no write lock while it
+    hashes a password or segments text.
+    """
+    request.state.reads_only = True
+
+
+def only_reads(request: Request) -> bool:
+    """Whether this request writes nothing: a GET, HEAD or OPTIONS, or a route marked so."""
+    return request.method in READ_METHODS or getattr(request.state, "reads_only", False)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: commit when the route returns, roll back on any error.
 
@@ -179,8 +194,7 @@ def get_session(request: Request) -> Iterator[Session]:
     OPTIONS only read: their transaction begins deferred; every other method's may write and
     begins IMMEDIATE on SQLite, so concurrent writers wait their turn instead of failing.
     """
-    reads_only = request.method in READ_METHODS
-    factory = get_read_session_factory() if reads_only else get_session_factory()
+    factory = get_read_session_factory() if only_reads(request) else get_session_factory()
     with factory() as session:
         try:
             yield session

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from app.db import get_session
+from app.db import get_session, only_reads, reads_only
 from app.errors import Forbidden, NotAuthenticated
 from app.models import Role, User
 from app.schemas.common import MAX_ID, Page, SearchText
@@ -23,9 +23,10 @@ P = TypeVar("P", bound=Page[Any])
 # scope="function": the commit runs when the route returns, before the response is sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
+# For a POST that writes nothing (sign-in, previews): its transaction takes no write lock.
+READS_ONLY = Depends(reads_only)
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-# Methods that only read: a user of a rejected organisation may still use them.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # C0 and C1 control characters, tab and line breaks included: no filter needs them, and
 # PostgreSQL refuses NUL in text (a 500 if it reached a query).
 _QUERY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -57,7 +58,7 @@ def optional_user(
     user = user_by_id(session, user_id) if user_id is not None else None
     if user is None:
         raise NotAuthenticated("登录凭证无效或已过期", code="invalid_token")
-    if request.method not in READ_METHODS:
+    if not only_reads(request):
         # One check for every write route: a rejected organisation only reads what it has.
         require_not_rejected(user)
     return user

@@ -20,7 +20,7 @@ from app.config import get_settings
 from app.db import get_engine, get_read_session_factory, get_session_factory
 from app.main import create_app
 from app.models import OrganizationKind, Role, User
-from tests.factories import headers, make_challenge, make_user
+from tests.factories import PASSWORD, headers, make_challenge, make_user
 
 API = "/api/v1"
 
@@ -132,3 +132,23 @@ def test_a_command_line_writer_waits_for_the_lock_instead_of_failing(
         user = session.scalar(select(User).where(User.username == "first_bureau"))
         assert user is not None
         assert user.role is Role.bureau
+
+
+def test_sign_in_and_previews_answer_while_another_writer_holds_the_lock(
+    client: TestClient, world: World, held_write_lock: threading.Event, sqlite_database: str
+) -> None:
+    # POSTs that write nothing take no write lock: a password hash or a long segmentation
+    # never holds every writer up.
+    signed_in = client.post(
+        f"{API}/auth/token", data={"username": world.university.username, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    preview = client.post(
+        f"{API}/matching/preview",
+        json={"text": "热解氮化硼坩埚", "target": "challenges"},
+        headers=headers(world.university),
+    )
+    assert preview.status_code == 200, preview.text
+    # Both answered while the other writer still held the lock (it gives up after 30 s).
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        try_to_write(sqlite_database)

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 
 from app.config import get_settings
-from app.deps import CurrentUser, SessionDep
+from app.deps import READS_ONLY, CurrentUser, SessionDep
 from app.errors import error_responses
 from app.ratelimit import SIGN_IN_LIMIT
 from app.schemas.auth import SignInForm, Token, UserRead
@@ -17,7 +17,7 @@ router = APIRouter(tags=["auth"])
     "/auth/token",
     summary="登录，获取访问令牌",
     responses=error_responses(400, 401, 422, 429),
-    dependencies=[SIGN_IN_LIMIT],
+    dependencies=[READS_ONLY, SIGN_IN_LIMIT],
 )
 def sign_in(session: SessionDep, form: Annotated[SignInForm, Form()]) -> Token:
     """OAuth2 password flow: form fields `username` and `password`; answers a bearer token."""

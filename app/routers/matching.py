@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import BureauStaff, CurrentUser, ObjectId, OptionalUser, Paging, SessionDep
+from app.deps import (
+    READS_ONLY,
+    BureauStaff,
+    CurrentUser,
+    ObjectId,
+    OptionalUser,
+    Paging,
+    SessionDep,
+)
 from app.errors import error_responses
 from app.models import Capability, Result, Sector
 from app.ratelimit import PREVIEW_LIMIT
@@ -92,7 +100,7 @@ def list_organization_matches(
     "/matching/preview",
     summary="草稿匹配预览",
     responses=error_responses(401, 403, 422, 429, 503),
-    dependencies=[PREVIEW_LIMIT],
+    dependencies=[READS_ONLY, PREVIEW_LIMIT],
 )
 def preview_matches(
     session: SessionDep, user: CurrentUser, body: PreviewBody, filters: Filters

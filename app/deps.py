@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from app.db import get_session, only_reads, reads_only
+from app.db import READ_METHODS, get_session, reads_only
 from app.errors import Forbidden, NotAuthenticated
 from app.models import Role, User
 from app.schemas.common import MAX_ID, Page, SearchText
@@ -58,8 +58,9 @@ def optional_user(
     user = user_by_id(session, user_id) if user_id is not None else None
     if user is None:
         raise NotAuthenticated("登录凭证无效或已过期", code="invalid_token")
-    if not only_reads(request):
-        # One check for every write route: a rejected organisation only reads what it has.
+    if request.method not in READ_METHODS:
+        # One check for every route but plain reads (previews too): a rejected organisation
+        # only reads what it has.
         require_not_rejected(user)
     return user
 

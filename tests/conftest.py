@@ -41,6 +41,17 @@ def matcher_kernels() -> None:
     prepare_kernels()
 
 
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings read while a test had changed the environment do not outlive the test.
+
+    Autouse, so set up first and torn down last: by then monkeypatch has restored the
+    environment, and the next test reads the settings anew.
+    """
+    yield
+    get_settings.cache_clear()
+
+
 def postgres_url() -> str | None:
     """The PostgreSQL server tests may use: POSTGRES_URL, else a PostgreSQL DATABASE_URL."""
     for name in ("POSTGRES_URL", "DATABASE_URL"):

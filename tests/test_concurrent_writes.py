@@ -9,7 +9,6 @@ same: 201 or 200 for the first, 409 where a rule says no, never 503.
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +43,7 @@ from app.models import (
 from app.models.challenge import DEADLINE_PASSED
 from tests.conftest import create_database, postgres_url
 from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
@@ -95,16 +95,9 @@ def database(
         drop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(database: str) -> Iterator[str]:
+def server(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """The API in its own process on the test's database; its base URL."""
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -112,42 +105,8 @@ def server(database: str) -> Iterator[str]:
         "RATE_LIMITS": "off",
         "MATCH_WARMUP": "0",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        started = time.monotonic()
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() - started < START_TIMEOUT, "server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a request still in flight keeps it from stopping
-            proc.kill()
-            proc.wait(timeout=10)
+    with serve(env, start_timeout=START_TIMEOUT, request=request) as served:
+        yield served.url
 
 
 @dataclass

@@ -6,15 +6,11 @@ without PostgreSQL.
 """
 
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -30,13 +26,13 @@ from app.schemas.offering import CapabilityCreate
 from app.services import offerings
 from tests.conftest import postgres_url
 from tests.factories import headers, make_capability, make_challenge, make_user
+from tests.servers import serve
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(postgres_url() is None, reason="needs PostgreSQL (POSTGRES_URL)"),
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
 BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
 WRITERS = 20
@@ -70,14 +66,8 @@ def test_connections_carry_the_timeouts_of_the_settings(
     assert shown == ["250ms", "12s"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(pg_database: str) -> Iterator[str]:
+def server(pg_database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """uvicorn on the test's database, with a short lock timeout."""
     env = {
         **os.environ,
@@ -89,31 +79,8 @@ def server(pg_database: str) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
         "DB_LOCK_TIMEOUT": str(LOCK_TIMEOUT),
     }
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve(env, request=request) as served:
+        yield served.url
 
 
 Call = Callable[[httpx.Client], httpx.Response]

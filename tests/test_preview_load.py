@@ -59,7 +59,7 @@ def test_previews_beyond_the_in_flight_bound_get_429_preview_busy(server: str) -
         with lock:
             answers.append(answer)
 
-    threads = [threading.Thread(target=send, args=(token,)) for token in tokens]
+    threads = [threading.Thread(target=send, args=(token,), daemon=True) for token in tokens]
     for thread in threads:
         thread.start()
     for thread in threads:

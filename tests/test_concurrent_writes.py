@@ -42,7 +42,7 @@ from app.models import (
 )
 from app.models.challenge import DEADLINE_PASSED
 from tests.conftest import create_database, postgres_url
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import headers, make_bid, make_capability, make_challenge, make_user
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,8 +162,9 @@ def count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> i
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def audited(session: Session, action: str, object_id: int | None = None) -> int:
-    where = [AuditEvent.action == action]
+def audited(session: Session, action: str, object_id: int | None = None, *, after: int = 0) -> int:
+    """Audit events of the action (on the object), of those with an id above `after`."""
+    where = [AuditEvent.action == action, AuditEvent.id > after]
     if object_id is not None:
         where.append(AuditEvent.object_id == object_id)
     return count(session, AuditEvent, *where)
@@ -410,3 +411,69 @@ def run_close_expired_twice_at_once(challenge_id: int) -> None:
         )
         assert event.actor_id is None
         assert event.reason == DEADLINE_PASSED
+
+
+# Races of an edit or a deletion with a deletion, through the real server on each database.
+ROUNDS = 10  # the two requests interleave differently from round to round
+
+
+def _capability_of_new_university() -> tuple[int, dict[str, str], int]:
+    """A new capability, its owner's token, and the last audit event's id before the race.
+
+    SQLite hands a deleted row's id to the next row when it was the highest, so a round counts
+    only the audit events after its own start.
+    """
+    with get_session_factory().begin() as session:
+        university = make_user(session, kind=OrganizationKind.university)
+        capability = make_capability(session, owner=university)
+        mark = session.scalar(select(func.max(AuditEvent.id))) or 0
+        return capability.id, headers(university), mark
+
+
+def test_an_edit_racing_a_deletion_is_never_a_500(server: str) -> None:
+    for _ in range(ROUNDS):
+        capability_id, token, mark = _capability_of_new_university()
+        path = f"/capabilities/{capability_id}"
+        patch, delete = fire(
+            server,
+            [
+                Call("edit", "PATCH", path, token, {"title": "改后的团队"}),
+                Call("delete", "DELETE", path, token),
+            ],
+        )
+        # The edit came first (200, then deleted) or found the row gone (404).
+        assert patch.status in {200, 404}, patch
+        assert delete.status == 204, delete
+        with get_session_factory()() as session:
+            assert session.get(Capability, capability_id) is None
+            assert audited(session, "capability.delete", capability_id, after=mark) == 1
+            edited = 1 if patch.status == 200 else 0
+            assert audited(session, "capability.update", capability_id, after=mark) == edited
+
+
+def test_two_deletions_of_one_capability_answer_204_and_404_with_one_audit_event(
+    server: str,
+) -> None:
+    for _ in range(ROUNDS // 2):
+        capability_id, token, mark = _capability_of_new_university()
+        path = f"/capabilities/{capability_id}"
+        answers = fire(server, [Call("delete", "DELETE", path, token)] * 2)
+
+        assert outcomes(answers) == [(204, None), (404, "capability_not_found")], answers
+        with get_session_factory()() as session:
+            assert audited(session, "capability.delete", capability_id, after=mark) == 1
+
+
+def test_two_deletions_of_one_term_answer_204_and_404_with_one_audit_event(server: str) -> None:
+    with get_session_factory().begin() as session:
+        staff = make_user(session, kind=OrganizationKind.bureau)
+        term = MatchTerm(term="氮化硼坩埚", canonical=None, created_by_id=staff.id)
+        session.add(term)
+        session.flush()
+        term_id, token = term.id, headers(staff)
+
+    answers = fire(server, [Call("delete", "DELETE", f"/matching/terms/{term_id}", token)] * 2)
+
+    assert sorted(a.status for a in answers) == [204, 404], answers
+    with get_session_factory()() as session:
+        assert audited(session, "matching.term_delete", term_id) == 1

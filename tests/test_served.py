@@ -38,9 +38,11 @@ def make_run_command(host: str, port: int) -> list[str]:
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One committed database for this module's server (one server start: they are slow)."""
     url, drop = create_database(tmp_path_factory.mktemp("served"))
-    migrate(url)
-    yield url
-    drop()
+    try:  # a migration that fails leaves no database behind either
+        migrate(url)
+        yield url
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="module")

@@ -81,13 +81,13 @@ def database(
     else:
         monkeypatch.delenv("DATABASE_URL", raising=False)  # a SQLite file under tmp_path
     url, drop = create_database(tmp_path)
-    migrate(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    # The server checks the tokens this process signs: both must use one key.
-    if not os.environ.get("SECRET_KEY"):
-        monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
-    _clear_caches()
-    try:
+    try:  # a migration that fails leaves no database behind either
+        migrate(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        # The server checks the tokens this process signs: both must use one key.
+        if not os.environ.get("SECRET_KEY"):
+            monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+        _clear_caches()
         yield url
     finally:
         get_engine().dispose()
@@ -293,7 +293,9 @@ def outcomes(answers: list[Answer]) -> list[tuple[int, str | None]]:
     return sorted(((a.status, a.code) for a in answers), key=str)
 
 
-def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(server: str) -> None:
+def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(
+    server: str, tmp_path: Path
+) -> None:
     with get_session_factory()() as session:
         scene = arrange(session)
     calls = burst(scene)
@@ -373,7 +375,7 @@ def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(server
         assert audited(session, "challenge.close", scene.expired.id) == 0
         assert count(session, Bid, Bid.challenge_id == scene.expired.id) == 0
 
-    run_close_expired_twice_at_once(scene.expired.id)
+    run_close_expired_twice_at_once(scene.expired.id, tmp_path / "jobs")
 
 
 def status_of(session: Session, challenge: Challenge) -> ChallengeStatus:
@@ -382,23 +384,50 @@ def status_of(session: Session, challenge: Challenge) -> ChallengeStatus:
     return stored.status
 
 
-def close_expired_process() -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.jobs", "close-expired"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+# Each job process imports, says it is ready, and waits for one signal: the two then close at
+# the same moment instead of one after the other's imports.
+GATED_JOB = """
+import os, sys, time
+from pathlib import Path
+from app.jobs import main
+(Path(sys.argv[1]) / str(os.getpid())).touch()
+deadline = time.monotonic() + 60
+while not Path(sys.argv[2]).exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+main(["close-expired"])
+"""
 
 
-def run_close_expired_twice_at_once(challenge_id: int) -> None:
+def run_close_expired_twice_at_once(challenge_id: int, gates: Path) -> None:
     """Two closing jobs at the same moment close the expired challenge once."""
-    procs: list[subprocess.Popen[str]] = [close_expired_process() for _ in range(2)]
-    for proc in procs:
-        _, err = proc.communicate(timeout=REQUEST_TIMEOUT)
-        assert proc.returncode == 0, err
+    ready, go = gates / "ready", gates / "go"
+    ready.mkdir(parents=True)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", GATED_JOB, str(ready), str(go)],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while len(list(ready.iterdir())) < 2 and time.monotonic() < deadline:
+            assert all(proc.poll() is None for proc in procs), [p.communicate() for p in procs]
+            time.sleep(0.01)
+        assert len(list(ready.iterdir())) == 2, "the jobs did not start"
+        go.touch()
+        for proc in procs:
+            _, err = proc.communicate(timeout=REQUEST_TIMEOUT)
+            assert proc.returncode == 0, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     with get_session_factory()() as session:
         challenge = session.get(Challenge, challenge_id)
         assert challenge is not None

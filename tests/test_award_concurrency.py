@@ -8,6 +8,7 @@ rows into a database of its own module, created fresh and dropped at the end.
 """
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -108,14 +109,15 @@ def race(
 
     def run(i: int) -> None:
         with TestClient(app, raise_server_exceptions=False) as client:
-            barrier.wait()
+            barrier.wait(timeout=60)  # a thread that never starts breaks it: no hang
             responses[i] = calls[i](client)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
     for thread in threads:
         thread.start()
+    stop = time.monotonic() + 60  # one bound for all, not 60 s per thread
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=max(0.0, stop - time.monotonic()))
     answers = []
     for response in responses:
         assert response is not None, "a racer did not answer"

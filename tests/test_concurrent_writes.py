@@ -9,7 +9,6 @@ same: 201 or 200 for the first, 409 where a rule says no, never 503.
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -43,7 +42,8 @@ from app.models import (
 )
 from app.models.challenge import DEADLINE_PASSED
 from tests.conftest import create_database, postgres_url
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import headers, make_bid, make_capability, make_challenge, make_user
+from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
@@ -81,13 +81,13 @@ def database(
     else:
         monkeypatch.delenv("DATABASE_URL", raising=False)  # a SQLite file under tmp_path
     url, drop = create_database(tmp_path)
-    migrate(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    # The server checks the tokens this process signs: both must use one key.
-    if not os.environ.get("SECRET_KEY"):
-        monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
-    _clear_caches()
-    try:
+    try:  # a migration that fails leaves no database behind either
+        migrate(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        # The server checks the tokens this process signs: both must use one key.
+        if not os.environ.get("SECRET_KEY"):
+            monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+        _clear_caches()
         yield url
     finally:
         get_engine().dispose()
@@ -95,16 +95,9 @@ def database(
         drop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(database: str) -> Iterator[str]:
+def server(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """The API in its own process on the test's database; its base URL."""
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -112,42 +105,8 @@ def server(database: str) -> Iterator[str]:
         "RATE_LIMITS": "off",
         "MATCH_WARMUP": "0",
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        started = time.monotonic()
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() - started < START_TIMEOUT, "server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a request still in flight keeps it from stopping
-            proc.kill()
-            proc.wait(timeout=10)
+    with serve(env, start_timeout=START_TIMEOUT, request=request) as served:
+        yield served.url
 
 
 @dataclass
@@ -203,8 +162,9 @@ def count(session: Session, model: type[Base], *where: ColumnElement[bool]) -> i
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def audited(session: Session, action: str, object_id: int | None = None) -> int:
-    where = [AuditEvent.action == action]
+def audited(session: Session, action: str, object_id: int | None = None, *, after: int = 0) -> int:
+    """Audit events of the action (on the object), of those with an id above `after`."""
+    where = [AuditEvent.action == action, AuditEvent.id > after]
     if object_id is not None:
         where.append(AuditEvent.object_id == object_id)
     return count(session, AuditEvent, *where)
@@ -333,7 +293,9 @@ def outcomes(answers: list[Answer]) -> list[tuple[int, str | None]]:
     return sorted(((a.status, a.code) for a in answers), key=str)
 
 
-def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(server: str) -> None:
+def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(
+    server: str, tmp_path: Path
+) -> None:
     with get_session_factory()() as session:
         scene = arrange(session)
     calls = burst(scene)
@@ -413,7 +375,7 @@ def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(server
         assert audited(session, "challenge.close", scene.expired.id) == 0
         assert count(session, Bid, Bid.challenge_id == scene.expired.id) == 0
 
-    run_close_expired_twice_at_once(scene.expired.id)
+    run_close_expired_twice_at_once(scene.expired.id, tmp_path / "jobs")
 
 
 def status_of(session: Session, challenge: Challenge) -> ChallengeStatus:
@@ -422,23 +384,50 @@ def status_of(session: Session, challenge: Challenge) -> ChallengeStatus:
     return stored.status
 
 
-def close_expired_process() -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "app.jobs", "close-expired"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+# Each job process imports, says it is ready, and waits for one signal: the two then close at
+# the same moment instead of one after the other's imports.
+GATED_JOB = """
+import os, sys, time
+from pathlib import Path
+from app.jobs import main
+(Path(sys.argv[1]) / str(os.getpid())).touch()
+deadline = time.monotonic() + 60
+while not Path(sys.argv[2]).exists() and time.monotonic() < deadline:
+    time.sleep(0.001)
+main(["close-expired"])
+"""
 
 
-def run_close_expired_twice_at_once(challenge_id: int) -> None:
+def run_close_expired_twice_at_once(challenge_id: int, gates: Path) -> None:
     """Two closing jobs at the same moment close the expired challenge once."""
-    procs: list[subprocess.Popen[str]] = [close_expired_process() for _ in range(2)]
-    for proc in procs:
-        _, err = proc.communicate(timeout=REQUEST_TIMEOUT)
-        assert proc.returncode == 0, err
+    ready, go = gates / "ready", gates / "go"
+    ready.mkdir(parents=True)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", GATED_JOB, str(ready), str(go)],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + REQUEST_TIMEOUT
+        while len(list(ready.iterdir())) < 2 and time.monotonic() < deadline:
+            assert all(proc.poll() is None for proc in procs), [p.communicate() for p in procs]
+            time.sleep(0.01)
+        assert len(list(ready.iterdir())) == 2, "the jobs did not start"
+        go.touch()
+        for proc in procs:
+            _, err = proc.communicate(timeout=REQUEST_TIMEOUT)
+            assert proc.returncode == 0, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
     with get_session_factory()() as session:
         challenge = session.get(Challenge, challenge_id)
         assert challenge is not None
@@ -451,3 +440,69 @@ def run_close_expired_twice_at_once(challenge_id: int) -> None:
         )
         assert event.actor_id is None
         assert event.reason == DEADLINE_PASSED
+
+
+# Races of an edit or a deletion with a deletion, through the real server on each database.
+ROUNDS = 10  # the two requests interleave differently from round to round
+
+
+def _capability_of_new_university() -> tuple[int, dict[str, str], int]:
+    """A new capability, its owner's token, and the last audit event's id before the race.
+
+    SQLite hands a deleted row's id to the next row when it was the highest, so a round counts
+    only the audit events after its own start.
+    """
+    with get_session_factory().begin() as session:
+        university = make_user(session, kind=OrganizationKind.university)
+        capability = make_capability(session, owner=university)
+        mark = session.scalar(select(func.max(AuditEvent.id))) or 0
+        return capability.id, headers(university), mark
+
+
+def test_an_edit_racing_a_deletion_is_never_a_500(server: str) -> None:
+    for _ in range(ROUNDS):
+        capability_id, token, mark = _capability_of_new_university()
+        path = f"/capabilities/{capability_id}"
+        patch, delete = fire(
+            server,
+            [
+                Call("edit", "PATCH", path, token, {"title": "改后的团队"}),
+                Call("delete", "DELETE", path, token),
+            ],
+        )
+        # The edit came first (200, then deleted) or found the row gone (404).
+        assert patch.status in {200, 404}, patch
+        assert delete.status == 204, delete
+        with get_session_factory()() as session:
+            assert session.get(Capability, capability_id) is None
+            assert audited(session, "capability.delete", capability_id, after=mark) == 1
+            edited = 1 if patch.status == 200 else 0
+            assert audited(session, "capability.update", capability_id, after=mark) == edited
+
+
+def test_two_deletions_of_one_capability_answer_204_and_404_with_one_audit_event(
+    server: str,
+) -> None:
+    for _ in range(ROUNDS // 2):
+        capability_id, token, mark = _capability_of_new_university()
+        path = f"/capabilities/{capability_id}"
+        answers = fire(server, [Call("delete", "DELETE", path, token)] * 2)
+
+        assert outcomes(answers) == [(204, None), (404, "capability_not_found")], answers
+        with get_session_factory()() as session:
+            assert audited(session, "capability.delete", capability_id, after=mark) == 1
+
+
+def test_two_deletions_of_one_term_answer_204_and_404_with_one_audit_event(server: str) -> None:
+    with get_session_factory().begin() as session:
+        staff = make_user(session, kind=OrganizationKind.bureau)
+        term = MatchTerm(term="氮化硼坩埚", canonical=None, created_by_id=staff.id)
+        session.add(term)
+        session.flush()
+        term_id, token = term.id, headers(staff)
+
+    answers = fire(server, [Call("delete", "DELETE", f"/matching/terms/{term_id}", token)] * 2)
+
+    assert sorted(a.status for a in answers) == [204, 404], answers
+    with get_session_factory()() as session:
+        assert audited(session, "matching.term_delete", term_id) == 1

@@ -1,6 +1,5 @@
 """Settings: no key anyone knows, demo data only in development, errors that name the setting."""
 
-import os
 import stat
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import KEY_FILE, Environment, Settings, describe, get_settings
+from app.config import KEY_FILE, Environment, Settings, describe
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "a-test-secret-key-that-is-long-enough-0123"
@@ -191,6 +190,26 @@ def test_errors_name_the_setting(settings: dict[str, object], message: str) -> N
     assert _error(secret_key=KEY, **settings).startswith(message)
 
 
-def test_the_suite_signs_with_its_own_key_not_a_key_file() -> None:
-    # conftest gives each run a key (servers started by tests inherit it): no var/secret_key.
-    assert get_settings().secret_key == os.environ["SECRET_KEY"]
+def test_a_key_from_the_environment_writes_no_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.setenv("SECRET_KEY", KEY)
+
+    settings = Settings()
+
+    assert (settings.secret_key, settings.data_dir) == (KEY, data_dir)
+    assert not (data_dir / KEY_FILE).exists()
+
+
+def test_the_suites_environment_writes_no_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The settings every test and every server it starts reads (they inherit os.environ), with
+    # only the data folder moved: a suite that would write var/secret_key writes it here.
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+
+    Settings()
+
+    assert not (tmp_path / KEY_FILE).exists()

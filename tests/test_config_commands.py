@@ -4,23 +4,18 @@ The real commands run in subprocesses, all at once (each spends seconds importin
 """
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHORT_KEY = "short-key-Zq81xv"
 GOOD_KEY = "a-production-key-that-is-long-enough-Zq81xv"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 COMMANDS = {
@@ -67,7 +62,7 @@ def outcomes(
             "RATE_LIMITS": "off",
             **settings,
         }
-        argv = [part.replace("{port}", str(_free_port())) for part in COMMANDS[command]]
+        argv = [part.replace("{port}", str(free_port())) for part in COMMANDS[command]]
         procs[command, case] = subprocess.Popen(
             argv,
             cwd=ROOT,

@@ -38,13 +38,15 @@ def pg_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     """A fresh, migrated PostgreSQL database that the app's session factory uses."""
     monkeypatch.setenv("DATABASE_URL", postgres_url() or "")
     url, drop = create_database(tmp_path)
-    migrate(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    _clear_caches()
-    yield url
-    get_engine().dispose()
-    _clear_caches()
-    drop()
+    try:  # a migration that fails leaves no database behind either
+        migrate(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        _clear_caches()
+        yield url
+    finally:
+        get_engine().dispose()
+        _clear_caches()
+        drop()
 
 
 def _state_is_free_while(write: Callable[[Session], None], monkeypatch: pytest.MonkeyPatch) -> int:

@@ -1,13 +1,8 @@
 """Match previews in flight are bounded per process: a real server, parallel long previews."""
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -16,20 +11,14 @@ from app.config import get_settings
 from app.db import get_session_factory
 from app.models import OrganizationKind
 from tests.factories import headers, make_capability, make_user
+from tests.servers import serve
 
-ROOT = Path(__file__).resolve().parents[1]
 PARALLEL = 6
 TEXT = ("大尺寸晶体生长用热解氮化硼坩埚的研制，化学气相沉积工艺优化，" * 700)[:20_000]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(live_database: str) -> Iterator[str]:
+def server(live_database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """One uvicorn process: one preview at a time, no waiting for a turn."""
     env = {
         **os.environ,
@@ -40,35 +29,8 @@ def server(live_database: str) -> Iterator[str]:
         "PREVIEW_CONCURRENCY": "1",
         "PREVIEW_WAIT_SECONDS": "0",
     }
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*command, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with serve(env, request=request) as served:
+        yield served.url
 
 
 def test_previews_beyond_the_in_flight_bound_get_429_preview_busy(server: str) -> None:
@@ -97,7 +59,7 @@ def test_previews_beyond_the_in_flight_bound_get_429_preview_busy(server: str) -
         with lock:
             answers.append(answer)
 
-    threads = [threading.Thread(target=send, args=(token,)) for token in tokens]
+    threads = [threading.Thread(target=send, args=(token,), daemon=True) for token in tokens]
     for thread in threads:
         thread.start()
     for thread in threads:

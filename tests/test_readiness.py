@@ -5,12 +5,11 @@ with Retry-After, and /readyz stays 503 until the kernels are ready and the inde
 """
 
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx2 as httpx
@@ -26,8 +25,7 @@ from app.matching import kernels
 from app.services import match_sync
 from tests.factories import make_challenge, make_user
 from tests.problems import assert_problem
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.servers import Server, serve
 
 
 @pytest.fixture
@@ -102,12 +100,6 @@ def test_readyz_is_503_while_the_database_is_unreachable(tmp_path: Path) -> None
         assert client.get("/healthz").status_code == 503
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # Starts the real server with a compiler that waits for a file: the server must come up and
 # answer /healthz, with its match routes and /readyz at 503, until the kernels are ready.
 GATED_SERVER = """
@@ -125,13 +117,17 @@ uvicorn.run("app.main:app", host="127.0.0.1", port=int(sys.argv[1]), log_level="
 """
 
 
+def _gated_server(gate: Path, port: int) -> list[str]:
+    return [sys.executable, "-c", GATED_SERVER, str(port), str(gate)]
+
+
 def test_a_real_server_serves_before_its_kernels_and_is_ready_after(
     live_database: str, tmp_path: Path
 ) -> None:
     kernels.warm_up()  # into numba's disk cache, so the server only loads them once released
     with get_session_factory().begin() as session:
         challenge_id = make_challenge(session, owner=make_user(session)).id
-    gate, port = tmp_path / "compiled", _free_port()
+    gate = tmp_path / "compiled"
     env = {
         **os.environ,
         "DATABASE_URL": live_database,
@@ -139,26 +135,19 @@ def test_a_real_server_serves_before_its_kernels_and_is_ready_after(
         "RATE_LIMITS": "off",
         "SECRET_KEY": get_settings().secret_key,
     }
-    server = subprocess.Popen(
-        [sys.executable, "-c", GATED_SERVER, str(port), str(gate)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    match_path = f"{url}/api/v1/challenges/{challenge_id}/matches"
+    command = partial(_gated_server, gate)
 
-    def answers(path: str, status: int) -> bool:
-        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+    def answers(server: Server, path: str, status: int) -> bool:
+        assert server.alive(), server.tail()
         try:
-            return httpx.get(url + path, timeout=2).status_code == status
+            return httpx.get(server.url + path, timeout=2).status_code == status
         except httpx.TransportError:
             return False
 
-    try:
-        _wait_until(lambda: answers("/healthz", 200), 90)  # a loaded machine starts slowly
-        not_ready = httpx.get(f"{url}/readyz", timeout=2)
+    # A loaded machine starts slowly; /healthz answers while the kernels wait for the gate.
+    with serve(env, command, start_timeout=90) as server:
+        match_path = f"{server.url}/api/v1/challenges/{challenge_id}/matches"
+        not_ready = httpx.get(f"{server.url}/readyz", timeout=2)
         assert not_ready.status_code == 503
         assert not_ready.json()["code"] == "matcher_starting"
         early = httpx.get(match_path, timeout=2)
@@ -166,8 +155,5 @@ def test_a_real_server_serves_before_its_kernels_and_is_ready_after(
         assert early.headers["retry-after"] == "5"
 
         gate.touch()
-        _wait_until(lambda: answers("/readyz", 200), 60)
+        _wait_until(lambda: answers(server, "/readyz", 200), 60)
         assert httpx.get(match_path, timeout=2).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

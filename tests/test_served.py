@@ -5,11 +5,10 @@ import os
 import re
 import shlex
 import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx2 as httpx
@@ -19,16 +18,11 @@ from sqlalchemy import func, select
 from app.db import make_engine, migrate
 from app.models import Organization
 from tests.conftest import create_database
+from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTER = "/api/v1/organizations/register"
 MIB = 1024 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_run_command(host: str, port: int) -> list[str]:
@@ -44,14 +38,15 @@ def make_run_command(host: str, port: int) -> list[str]:
 def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One committed database for this module's server (one server start: they are slow)."""
     url, drop = create_database(tmp_path_factory.mktemp("served"))
-    migrate(url)
-    yield url
-    drop()
+    try:  # a migration that fails leaves no database behind either
+        migrate(url)
+        yield url
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="module")
-def server(database: str) -> Iterator[str]:
-    port = _free_port()
+def server(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     env = {
         **os.environ,
         "DATABASE_URL": database,
@@ -59,29 +54,9 @@ def server(database: str) -> Iterator[str]:
         "MATCH_WARMUP": "0",
         "RATE_LIMITS": "off",
     }
-    proc = subprocess.Popen(
-        make_run_command("127.0.0.1", port),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    command = partial(make_run_command, "127.0.0.1")
+    with serve(env, command, request=request) as served:
+        yield served.url
 
 
 def _organizations(url: str) -> int:

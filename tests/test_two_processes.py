@@ -1,12 +1,9 @@
 """Two real API processes on one database: a write through one shows in the other's matches."""
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx2 as httpx
 import pytest
@@ -15,60 +12,21 @@ from app.db import get_session_factory
 from app.matching import kernels
 from app.models import OrganizationKind
 from tests.factories import headers, make_capability, make_challenge, make_user
+from tests.servers import serve
 
-ROOT = Path(__file__).resolve().parents[1]
 PBN = "大尺寸晶体生长用热解氮化硼坩埚的研制，化学气相沉积工艺优化"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def two_servers(live_database: str) -> Iterator[tuple[str, str]]:
+def two_servers(live_database: str, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     kernels.warm_up()  # compiled into numba's disk cache here, so the servers only load them
     env = {**os.environ, "DATABASE_URL": live_database, "LOG_LEVEL": "WARNING"}
-    ports = [_free_port(), _free_port()]
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+    with ExitStack() as stack:
+        # A loaded 2-core machine imports slowly.
+        writer, reader = (
+            stack.enter_context(serve(env, start_timeout=90, request=request)) for _ in range(2)
         )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 90  # two imports at once on a loaded 2-core machine
-        for url, proc in zip(urls, procs, strict=True):
-            while True:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        yield urls[0], urls[1]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+        yield writer.url, reader.url
 
 
 def test_a_write_through_one_process_shows_in_the_others_matches(

@@ -84,9 +84,11 @@ def create_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url, drop = create_database(tmp_path_factory.mktemp("db"))
-    migrate(url)
-    yield url
-    drop()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop()
 
 
 @pytest.fixture(scope="session")
@@ -150,13 +152,15 @@ def live_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     so each such test gets its own database.
     """
     url, drop = create_database(tmp_path)
-    migrate(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    _clear_caches()
-    yield url
-    get_engine().dispose()
-    _clear_caches()
-    drop()
+    try:
+        migrate(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        _clear_caches()
+        yield url
+        get_engine().dispose()
+        _clear_caches()
+    finally:
+        drop()
 
 
 def _clear_caches() -> None:

@@ -11,6 +11,10 @@ from app.db import UTCDateTime, utcnow
 
 E = TypeVar("E", bound=StrEnum)
 
+# `__table_args__` of a table whose rows are deleted: SQLite then never gives a deleted row's
+# id to a new one (without AUTOINCREMENT it reuses the largest), as PostgreSQL never does.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
 
 def enum_column(enum: type[E]) -> Enum:
     """A portable VARCHAR enum that stores the member values."""

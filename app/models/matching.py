@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS
 
 
 class MatchDocument(Base):
@@ -33,6 +34,7 @@ class MatchTerm(Base):
     """A domain term the bureau added, or a synonym (`canonical` set) mapped onto a term."""
 
     __tablename__ = "match_term"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(50), unique=True)

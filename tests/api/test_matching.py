@@ -267,3 +267,13 @@ def test_rebuild_is_bureau_only_and_keeps_answers(client: TestClient, session: S
         "/api/v1/audit-events?object_type=match_index", headers=headers(staff)
     ).json()["items"]
     assert events[0]["action"] == "matching.rebuild"
+
+
+def test_a_deleted_terms_id_is_never_given_again(client: TestClient, session: Session) -> None:
+    staff = headers(make_user(session, kind=OrganizationKind.bureau))
+    first = client.post("/api/v1/matching/terms", json={"term": "热解氮化硼"}, headers=staff)
+    assert first.status_code == 201, first.text
+    gone = client.delete(f"/api/v1/matching/terms/{first.json()['id']}", headers=staff)
+    assert gone.status_code == 204
+    second = client.post("/api/v1/matching/terms", json={"term": "化学气相沉积"}, headers=staff)
+    assert second.json()["id"] > first.json()["id"]

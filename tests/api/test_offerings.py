@@ -456,3 +456,15 @@ def test_offering_writes_are_audited(
     client.delete(f"{API}/{path}/{item_id}", headers=headers(owner))
     trail = audit_trail(client, session, kind, item_id)
     assert trail == [(f"{kind}.{a}", owner.id) for a in ("delete", "update", "create")]
+
+
+@pytest.mark.parametrize(("path", "body", "_"), KINDS, ids=KIND_IDS)
+def test_a_deleted_offerings_id_is_never_given_again(
+    client: TestClient, owner: User, path: str, body: dict[str, Any], _: Factory
+) -> None:
+    # SQLite reuses the largest id unless the table is AUTOINCREMENT: the audit log and links
+    # would then name two offerings by one id. PostgreSQL's sequences never reuse one.
+    first = client.post(f"{API}/{path}", json=body, headers=headers(owner)).json()["id"]
+    assert client.delete(f"{API}/{path}/{first}", headers=headers(owner)).status_code == 204
+    second = client.post(f"{API}/{path}", json=body, headers=headers(owner)).json()["id"]
+    assert second > first

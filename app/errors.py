@@ -281,13 +281,19 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     return out
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+def _answer(exc: AppError) -> JSONResponse:
+    """The problem answer of an AppError: its status and code, `errors` for a rule on a field,
+    `Retry-After` where a retry may succeed."""
     if isinstance(exc, InvalidInput):
         errors = [FieldError(loc=exc.loc, msg=exc.detail, type=exc.code)]
         return problem(exc.status, exc.code, exc.detail, errors=errors)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return problem(exc.status, exc.code, exc.detail, headers=headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return _answer(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -378,11 +384,6 @@ DATABASE_UNAVAILABLE = ServiceUnavailable(
 )
 
 
-def _unavailable(error: ServiceUnavailable) -> JSONResponse:
-    headers = {"Retry-After": str(error.retry_after)}
-    return problem(error.status, error.code, error.detail, headers=headers)
-
-
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     # The database is up but this transaction lost a race or waited too long: 503 busy, and
     # app.retry runs a deadlock's or serialisation failure's request once more.
@@ -390,18 +391,18 @@ async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     if sqlstate in RETRYABLE_SQLSTATES:
         logger.warning("%s: %s", RETRYABLE_SQLSTATES[sqlstate], getattr(exc, "orig", exc))
         mark_retryable(request.scope)
-        return _unavailable(DATABASE_BUSY)
+        return _answer(DATABASE_BUSY)
     if sqlstate in TIMEOUT_SQLSTATES:
         logger.warning("%s: %s", TIMEOUT_SQLSTATES[sqlstate], getattr(exc, "orig", exc))
-        return _unavailable(DATABASE_BUSY)
+        return _answer(DATABASE_BUSY)
     logger.exception("database unavailable", exc_info=exc)
-    return _unavailable(DATABASE_UNAVAILABLE)
+    return _answer(DATABASE_UNAVAILABLE)
 
 
 async def _pool_timeout(_: Request, exc: Exception) -> JSONResponse:
     # Every pooled connection stayed in use for pool_timeout (see app.db): fail fast.
     logger.warning("no database connection free: %s", exc)
-    return _unavailable(DATABASE_BUSY)
+    return _answer(DATABASE_BUSY)
 
 
 async def _stale_object(_: Request, exc: Exception) -> JSONResponse:

@@ -90,17 +90,16 @@ class AbuseLimits:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limits
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.sign_in_address = _rule("signin-address", settings.rate_limit_signin_address)
-        self.sign_in_username = _rule("signin-username", settings.rate_limit_signin_username)
-        self.register = Rule(
-            "register",
-            tuple(parse_many(settings.rate_limit_register)),
-            "注册尝试过于频繁，请 {seconds} 秒后再试",
+        sign_in = "登录失败次数过多，请 {seconds} 秒后再试"
+        self.sign_in_address = _rule("signin-address", settings.rate_limit_signin_address, sign_in)
+        self.sign_in_username = _rule(
+            "signin-username", settings.rate_limit_signin_username, sign_in
         )
-        self.preview = Rule(
-            "preview",
-            tuple(parse_many(settings.rate_limit_preview)),
-            "匹配预览过于频繁，请 {seconds} 秒后再试",
+        self.register = _rule(
+            "register", settings.rate_limit_register, "注册尝试过于频繁，请 {seconds} 秒后再试"
+        )
+        self.preview = _rule(
+            "preview", settings.rate_limit_preview, "匹配预览过于频繁，请 {seconds} 秒后再试"
         )
         self.preview_slots = PreviewSlots(
             settings.preview_concurrency, settings.preview_wait_seconds
@@ -135,8 +134,8 @@ class AbuseLimits:
         return TooManyRequests(rule.detail.format(seconds=seconds), retry_after=seconds)
 
 
-def _rule(name: str, setting: str) -> Rule:
-    return Rule(name, tuple(parse_many(setting)), "登录失败次数过多，请 {seconds} 秒后再试")
+def _rule(name: str, setting: str, detail: str) -> Rule:
+    return Rule(name, tuple(parse_many(setting)), detail)
 
 
 @lru_cache

@@ -39,7 +39,7 @@ class RetryTransactionMiddleware:
             return
         body, complete = await _read_body(receive)
         if not complete:  # the client left while sending: nothing to replay
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         state = dict(scope.get("state", {}))
         first = {**scope, "state": dict(state)}
@@ -52,13 +52,13 @@ class RetryTransactionMiddleware:
             if not discarded:
                 await send(message)
 
-        await self.app(first, _replay(body, receive), send_unless_retrying)
+        await self.app(first, replay(body, receive), send_unless_retrying)
         if not discarded:
             return
         where = f"{scope['method']} {scope['path']}"
         logger.warning("deadlock or serialisation failure on %s: running it again", where)
         again = {**scope, "state": dict(state)}
-        await self.app(again, _replay(body, receive), send)
+        await self.app(again, replay(body, receive), send)
         if again["state"].get(FLAG):
             logger.warning("deadlock or serialisation failure again on %s: answered 503", where)
         else:
@@ -77,8 +77,9 @@ async def _read_body(receive: Receive) -> tuple[list[Message], bool]:
             return messages, True
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A receive that gives the kept body messages again, then waits on the real one."""
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives the kept body messages again, then waits on the real one (also for
+    the body limit in app.middleware, which reads a chunked body before the app does)."""
     pending = list(messages)
 
     async def replay() -> Message:

@@ -9,6 +9,7 @@ import os
 import secrets
 import stat
 import tempfile
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -93,12 +94,18 @@ class Settings(BaseSettings):
     # its turn before a 429 `preview_busy`.
     preview_concurrency: int = Field(default=1, ge=0, le=64)
     preview_wait_seconds: float = Field(default=2.0, ge=0, le=60)
+    # After the award: the public notice (公示) in working days (0: no notice period), the
+    # dates that are not working days besides weekends (ISO dates, comma-separated), and how
+    # many years an organisation whose project failed for misconduct may not bid.
+    publicity_days: int = Field(default=5, ge=0, le=60)
+    holidays: Annotated[list[date], NoDecode] = []
+    misconduct_ban_years: int = Field(default=3, ge=0, le=20)
 
     @model_validator(mode="before")
     @classmethod
     def _lists_from_csv(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("cors_origins", "regions"):
+            for key in ("cors_origins", "regions", "holidays"):
                 if key in data:
                     data[key] = _split_csv(data[key])
         return data

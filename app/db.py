@@ -1,7 +1,7 @@
 """Declarative base, engine, session factory and the per-request session."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
+    """The clock every time-based rule reads (tests move it by replacing this function)."""
     return datetime.now(UTC)
+
+
+# The programme's local time, for dates people read (due dates, working days): China has
+# one zone and no daylight saving, so a fixed offset is exact and needs no tz database.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 # Execution option of an engine or connection whose transactions only read. On SQLite they

@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "organization_not_verified": "所在单位尚未通过科技局审核",
     "not_challenge_owner": "只有发榜单位（或科技局）可以执行此操作",
     "not_bidder": "只有申报单位可以执行此操作",
+    "not_project_party": "只有项目的相关方可以执行此操作",
     "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
     "organization_rejected": "所在单位已被科技局驳回，不能再执行写操作",
     # 404
@@ -55,6 +56,7 @@ CODES: dict[str, str] = {
     # 409
     "conflict": "与现有数据冲突（并发修改或重复），刷新后重试",
     "invalid_transition": "对象当前状态不允许此操作",
+    "invalid_project_transition": "项目当前状态不允许此操作",
     "deadline_passed": "揭榜截止时间已过，不能发布",
     "challenge_has_bids": "榜单已有揭榜申报，不能撤回",
     "challenge_not_open": "榜单不在可评选、可授榜的状态",

@@ -78,5 +78,7 @@ class Bid(Timestamps, Base):
     milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[BidStatus] = mapped_column(enum_column(BidStatus), default=BidStatus.submitted)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # The status an award's rejection replaced, so that a revoked award can give it back.
+    status_before_award: Mapped[BidStatus | None] = mapped_column(enum_column(BidStatus))
 
     challenge: Mapped[Challenge] = relationship(lazy="raise")

@@ -1,9 +1,10 @@
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, UTCDateTime
 from app.models.base import Timestamps, enum_column
 
 
@@ -45,6 +46,8 @@ class Organization(Timestamps, Base):
         enum_column(OrganizationStatus), default=OrganizationStatus.unverified, index=True
     )
     reject_reason: Mapped[str | None] = mapped_column(Text)
+    # After a project failed for misconduct: the organisation may not bid until then.
+    banned_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def is_verified(self) -> bool:

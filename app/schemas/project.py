@@ -1,5 +1,7 @@
 from datetime import datetime
 
+from pydantic import Field
+
 from app.models import ProjectStatus
 from app.schemas.common import Money, Page, ReadModel
 
@@ -10,8 +12,10 @@ class ProjectRead(ReadModel):
     bid_id: int
     owner_organization_id: int
     performer_organization_id: int
+    title: str
     budget: Money
-    status: ProjectStatus
+    publicity_ends_at: datetime
+    status: ProjectStatus = Field(validation_alias="current_status")
     status_reason: str | None
     created_at: datetime
     updated_at: datetime

@@ -6,6 +6,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import db
+from app.config import get_settings
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from app.models import (
     LIVE_BID_STATUSES,
@@ -14,6 +16,7 @@ from app.models import (
     Challenge,
     ChallengeStatus,
     Project,
+    ProjectStatus,
     Role,
     User,
 )
@@ -26,9 +29,11 @@ from app.services.access import (
     require_verified,
     same_organization,
 )
+from app.services.calendar import working_days_end
 from app.services.challenges import get_challenge, is_owner, store_deadline_close
 
 B = BidStatus
+REJECTED_BY_AWARD = "榜单已授予其他单位"
 OPEN_FOR_DECISIONS = frozenset({ChallengeStatus.published, ChallengeStatus.closed})
 RESEARCH_ROLES = (Role.university, Role.institute)
 
@@ -183,13 +188,19 @@ def award_bid(session: Session, *, staff: User, bid_id: int) -> tuple[Bid, Proje
         )
     ).all()
     for other in others:
-        _move(session, staff, other, "reject", LIVE_BID_STATUSES, B.rejected, "榜单已授予其他单位")
+        other.status_before_award = other.status  # a revoked award gives it back
+        _move(session, staff, other, "reject", LIVE_BID_STATUSES, B.rejected, REJECTED_BY_AWARD)
+    settings = get_settings()
+    now = db.utcnow()
     project = Project(
         challenge_id=challenge.id,
         bid_id=bid.id,
         owner_organization_id=challenge.organization_id,
         performer_organization_id=bid.organization_id,
+        title=challenge.title,
         budget=bid.budget,
+        status=ProjectStatus.publicity,
+        publicity_ends_at=working_days_end(now, settings.publicity_days, settings.holidays),
     )
     session.add(project)
     session.flush()  # the unique challenge_id is the last guard against a second award

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.models import Project, ProjectStatus, User
 from app.services.access import is_bureau
+from app.services.project_flow import store_publicity_end
 
 
 def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[Project]:
@@ -19,13 +20,21 @@ def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Sele
             )
         )
     if status is not None:
-        stmt = stmt.where(Project.status == status)
+        stmt = stmt.where(Project.current_status_is(status))
     return stmt.order_by(Project.id.desc())
 
 
 def get_project(session: Session, viewer: User, project_id: int) -> Project:
-    """One project the viewer may read, else 404."""
+    """One project the viewer may read, else 404. A read writes nothing."""
     project = session.scalar(projects_query(viewer).where(Project.id == project_id))
     if project is None:
         raise NotFound("项目不存在", code="project_not_found")
+    return project
+
+
+def lock_project(session: Session, viewer: User, project_id: int) -> Project:
+    """A project the viewer may read, locked for a write, with an ended notice stored."""
+    project = get_project(session, viewer, project_id)
+    session.refresh(project, with_for_update=True)
+    store_publicity_end(session, project)
     return project

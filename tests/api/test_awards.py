@@ -88,7 +88,7 @@ def test_bureau_awards_nominated_bid(client: TestClient, cast: Cast) -> None:
     assert read(client, cast, f"bids/{cast.withdrawn_bid.id}")["status"] == "withdrawn"
 
     project = read(client, cast, f"projects/{data['project_id']}")
-    assert project["status"] == "in_progress"
+    assert project["status"] == "publicity"
     assert (project["challenge_id"], project["bid_id"]) == (cast.challenge.id, cast.bid.id)
     assert project["owner_organization_id"] == cast.owner.organization_id
     assert project["performer_organization_id"] == cast.bidder.organization_id
@@ -109,7 +109,7 @@ def test_award_is_audited(client: TestClient, cast: Cast) -> None:
     assert rejected[4]
     assert audit_trail(client, cast, "bid", cast.withdrawn_bid.id) == []
     [(action, actor, _, after, _)] = audit_trail(client, cast, "project", project_id)
-    assert (action, actor, after["status"]) == ("project.create", staff, "in_progress")
+    assert (action, actor, after["status"]) == ("project.create", staff, "publicity")
 
 
 @pytest.mark.parametrize(

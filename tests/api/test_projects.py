@@ -86,7 +86,7 @@ def test_project_is_readable_only_by_its_parties_and_bureau(
         return
     assert r.status_code == 200, r.text
     data = r.json()
-    assert (data["id"], data["status"]) == (project_id, "in_progress")
+    assert (data["id"], data["status"]) == (project_id, "publicity")
     assert {"challenge_id", "bid_id", "budget", "created_at"} <= data.keys()
 
 
@@ -139,7 +139,7 @@ def test_project_list_filters_by_status_and_pages(
     project = session.get(Project, others_project_id)
     assert project is not None
     project.status = ProjectStatus.completed
-    in_progress = client.get(f"{API}/projects", params={"status": "in_progress"}, headers=staff)
+    in_progress = client.get(f"{API}/projects", params={"status": "publicity"}, headers=staff)
     assert [p["id"] for p in in_progress.json()["items"]] == [project_id]
     completed = client.get(f"{API}/projects", params={"status": "completed"}, headers=staff)
     assert [p["id"] for p in completed.json()["items"]] == [others_project_id]
@@ -188,4 +188,4 @@ def test_projects_cannot_be_written_directly(
     r = client.request(method, url, json=body, headers=staff)
     assert_problem(r, 405, "method_not_allowed")
     data = client.get(f"{API}/projects/{project_id}", headers=staff).json()
-    assert data["status"] == "in_progress"
+    assert data["status"] == "publicity"

@@ -179,6 +179,9 @@ def test_bad_database_url_is_refused_without_its_password(url: str, message: str
         ({"access_token_minutes": "abc"}, "ACCESS_TOKEN_MINUTES: Input should be a valid integer"),
         ({"log_level": "verbose"}, "LOG_LEVEL: must be DEBUG"),
         ({"max_body_bytes": 0}, "MAX_BODY_BYTES: Input should be greater than or equal to 1"),
+        ({"holidays": "2026-10-01,十一"}, "HOLIDAYS: Input should be a valid date"),
+        ({"publicity_days": -1}, "PUBLICITY_DAYS: Input should be greater than or equal to 0"),
+        ({"misconduct_ban_years": "x"}, "MISCONDUCT_BAN_YEARS: Input should be a valid integer"),
         ({"first_bureau_username": "admin"}, "FIRST_BUREAU_PASSWORD: set FIRST_BUREAU_USERNAME"),
         (
             {"first_bureau_username": "admin", "first_bureau_password": "short"},

@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "not_challenge_owner": "只有发榜单位（或科技局）可以执行此操作",
     "not_bidder": "只有申报单位可以执行此操作",
     "not_project_party": "只有项目的相关方可以执行此操作",
+    "own_change_request": "变更申请须由另一方确认，提出方不能自己决定",
     "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
     "organization_rejected": "所在单位已被科技局驳回，不能再执行写操作",
     # 404
@@ -50,6 +51,8 @@ CODES: dict[str, str] = {
     "result_not_found": "科技成果不存在或无权查看",
     "bid_not_found": "申报不存在或无权查看",
     "project_not_found": "项目不存在或无权查看",
+    "milestone_not_found": "里程碑不存在（或不属于该项目）",
+    "change_request_not_found": "变更申请不存在或无权查看",
     "term_not_found": "领域词不存在",
     # 405
     "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
@@ -57,6 +60,9 @@ CODES: dict[str, str] = {
     "conflict": "与现有数据冲突（并发修改或重复），刷新后重试",
     "invalid_transition": "对象当前状态不允许此操作",
     "invalid_project_transition": "项目当前状态不允许此操作",
+    "project_not_running": "项目不在允许此操作的实施阶段（未签订任务书、验收中或已结束）",
+    "change_request_pending": "该项目已有待确认的变更申请",
+    "over_funding": "拨付后累计金额将超过财政资金",
     "deadline_passed": "揭榜截止时间已过，不能发布",
     "challenge_has_bids": "榜单已有揭榜申报，不能撤回",
     "challenge_not_open": "榜单不在可评选、可授榜的状态",

@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "bid_not_found": "申报不存在或无权查看",
     "project_not_found": "项目不存在或无权查看",
     "term_not_found": "领域词不存在",
+    "notification_not_found": "通知不存在或不属于当前用户",
     # 405
     "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
     # 409

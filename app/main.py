@@ -28,6 +28,7 @@ from app.routers import (
     challenges,
     health,
     matching,
+    notifications,
     offerings,
     organizations,
     projects,
@@ -48,6 +49,7 @@ TAGS = [
     {"name": "bids", "description": "揭榜申报与授榜"},
     {"name": "projects", "description": "授榜后的项目"},
     {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
+    {"name": "notifications", "description": "通知与近期到期事项"},
     {"name": "audit", "description": "审计日志"},
     {"name": "health", "description": "运行状态"},
 ]
@@ -115,6 +117,7 @@ def create_app() -> FastAPI:
         offerings.results,
         bids.router,
         projects.router,
+        notifications.router,
         audit.router,
         matching.router,
     ):

@@ -100,7 +100,9 @@ def upcoming(session: Session, user: User, *, days: int, overdue: bool = True) -
         *_bidding_deadlines(session, user, window),
         *_project_dates(session, user, window),
     ]
-    return sorted(found, key=lambda item: (item.due_at, item.kind, item.object_id))
+    # Same instant: in the enum's order (a milestone before the acceptance it leads to).
+    order = {kind: i for i, kind in enumerate(UpcomingKind)}
+    return sorted(found, key=lambda item: (item.due_at, order[item.kind], item.object_id))
 
 
 def _party(user: User) -> Party | None:

@@ -130,7 +130,7 @@ def _milestone_reminders(session: Session) -> list[_Reminder]:
         .order_by(ProjectMilestone.id)
     )
     found = []
-    for milestone, project in rows.tuples():
+    for milestone, project in rows:
         parties = (project.owner_organization_id, project.performer_organization_id)
         name = f"项目“{project.title}”的里程碑“{milestone.title}”"
         due = milestone.due_date.isoformat()

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import db
+from app.errors import Conflict
 from app.models import (
+    Bid,
     BidStatus,
     ChallengeStatus,
     Notification,
@@ -24,6 +26,7 @@ from app.models import (
     User,
 )
 from app.schemas.bid import BidCreate
+from app.services import bids
 from app.services.notifications import notify
 from tests.factories import headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem
@@ -443,3 +446,20 @@ def test_the_actor_is_never_told_and_experts_never_through_their_organisation(
     )
     # An expert named in person hears of it; one reached only through the organisation does not.
     assert {n.user_id for n in made} == ids(cast.colleague, cast.outside_expert)
+
+
+def test_a_change_that_fails_after_notifying_rolls_its_notifications_back(
+    client: TestClient, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def notify_then_fail(*args: Any, **kwargs: Any) -> list[Notification]:
+        notify(*args, **kwargs)
+        session.flush()  # the rows are written inside the request's transaction
+        raise Conflict("并发修改，请重试")
+
+    monkeypatch.setattr(bids, "notify", notify_then_fail)
+    challenge = make_challenge(session, owner=cast.owner)
+    before = count(session)
+    r = post(client, f"/challenges/{challenge.id}/bids", cast.bidder, BID)
+    assert_problem(r, 409, "conflict")
+    assert count(session) == before
+    assert session.scalar(select(func.count()).select_from(Bid)) == 0

@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "milestone_not_found": "里程碑不存在（或不属于该项目）",
     "change_request_not_found": "变更申请不存在或无权查看",
     "term_not_found": "领域词不存在",
+    "notification_not_found": "通知不存在或不属于当前用户",
     # 405
     "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
     # 409

@@ -31,6 +31,7 @@ from app.routers import (
     matching,
     midterm,
     milestones,
+    notifications,
     offerings,
     organizations,
     projects,
@@ -51,6 +52,7 @@ TAGS = [
     {"name": "bids", "description": "揭榜申报与授榜"},
     {"name": "projects", "description": "授榜后的项目"},
     {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
+    {"name": "notifications", "description": "通知与近期到期事项"},
     {"name": "audit", "description": "审计日志"},
     {"name": "health", "description": "运行状态"},
 ]
@@ -121,6 +123,7 @@ def create_app() -> FastAPI:
         milestones.router,
         funds.router,
         midterm.router,
+        notifications.router,
         audit.router,
         matching.router,
     ):

@@ -15,6 +15,7 @@ from app.models import (
     BidStatus,
     Challenge,
     ChallengeStatus,
+    NotificationKind,
     Project,
     ProjectStatus,
     Role,
@@ -31,6 +32,7 @@ from app.services.access import (
 )
 from app.services.calendar import working_days_end
 from app.services.challenges import get_challenge, is_owner, store_deadline_close
+from app.services.notifications import notify
 
 B = BidStatus
 REJECTED_BY_AWARD = "榜单已授予其他单位"
@@ -75,6 +77,15 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     except IntegrityError as exc:  # a concurrent request from the same organisation won
         raise Conflict("本单位已对该榜单提交申报", code="duplicate_bid") from exc
     _audit(session, user, bid, "submit", None)
+    notify(
+        session,
+        kind=NotificationKind.bid_received,
+        object_type="bid",
+        object_id=bid.id,
+        message=f"榜单“{challenge.title}”收到一份新的揭榜申报",
+        actor=user,
+        organizations=[challenge.organization_id],
+    )
     return bid
 
 
@@ -125,15 +136,27 @@ def withdraw_bid(session: Session, *, user: User, bid_id: int) -> Bid:
 
 def shortlist_bid(session: Session, *, user: User, bid_id: int) -> Bid:
     """The challenge owner shortlists a submitted bid."""
-    bid, _ = _owner_decision(session, user, bid_id)
-    return _move(session, user, bid, "shortlist", {B.submitted}, B.shortlisted)
+    bid, challenge = _owner_decision(session, user, bid_id)
+    _move(session, user, bid, "shortlist", {B.submitted}, B.shortlisted)
+    _tell_bidder(
+        session,
+        user,
+        bid,
+        NotificationKind.bid_shortlisted,
+        f"您对榜单“{challenge.title}”的申报已入围",
+    )
+    return bid
 
 
 def reject_bid(session: Session, *, user: User, bid_id: int, reason: str) -> Bid:
     """The challenge owner turns a bid down."""
-    bid, _ = _owner_decision(session, user, bid_id)
+    bid, challenge = _owner_decision(session, user, bid_id)
     allowed = {B.submitted, B.shortlisted, B.nominated}
-    return _move(session, user, bid, "reject", allowed, B.rejected, reason or None)
+    _move(session, user, bid, "reject", allowed, B.rejected, reason or None)
+    because = f"，理由：{reason}" if reason else ""
+    message = f"您对榜单“{challenge.title}”的申报未被采纳{because}"
+    _tell_bidder(session, user, bid, NotificationKind.bid_rejected, message)
+    return bid
 
 
 def nominate_bid(session: Session, *, user: User, bid_id: int) -> Bid:
@@ -144,7 +167,24 @@ def nominate_bid(session: Session, *, user: User, bid_id: int) -> Bid:
     )
     if bid.status in {B.submitted, B.shortlisted} and session.scalar(chosen) is not None:
         raise Conflict("该榜单已有提名的申报", code="already_nominated")
-    return _move(session, user, bid, "nominate", {B.submitted, B.shortlisted}, B.nominated)
+    _move(session, user, bid, "nominate", {B.submitted, B.shortlisted}, B.nominated)
+    _tell_bidder(
+        session,
+        user,
+        bid,
+        NotificationKind.bid_nominated,
+        f"您对榜单“{challenge.title}”的申报已被发榜单位提名，待科技局审批授榜",
+    )
+    notify(
+        session,
+        kind=NotificationKind.bid_nominated,
+        object_type="bid",
+        object_id=bid.id,
+        message=f"榜单“{challenge.title}”的发榜单位已提名一份申报，请审批授榜",
+        actor=user,
+        bureau=True,
+    )
+    return bid
 
 
 def award_bid(session: Session, *, staff: User, bid_id: int) -> tuple[Bid, Project]:
@@ -225,6 +265,21 @@ def _owner_decision(session: Session, user: User, bid_id: int) -> tuple[Bid, Cha
             f"榜单当前状态为“{challenge.status.label}”，不能评选申报", code="challenge_not_open"
         )
     return bid, challenge
+
+
+def _tell_bidder(
+    session: Session, actor: User, bid: Bid, kind: NotificationKind, message: str
+) -> None:
+    """The bidder's staff hear of the owner's decision on their bid."""
+    notify(
+        session,
+        kind=kind,
+        object_type="bid",
+        object_id=bid.id,
+        message=message,
+        actor=actor,
+        organizations=[bid.organization_id],
+    )
 
 
 def _move(

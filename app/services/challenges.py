@@ -14,6 +14,7 @@ from app.models import (
     BidStatus,
     Challenge,
     ChallengeStatus,
+    NotificationKind,
     Role,
     Sector,
     User,
@@ -28,10 +29,12 @@ from app.services.access import (
     require_verified,
     same_organization,
 )
+from app.services.notifications import notify
 
 S = ChallengeStatus
 EDITABLE = frozenset({S.draft, S.returned})
 CANCELLABLE = frozenset({S.draft, S.pending_review, S.returned, S.published, S.closed})
+BIDS_OF_CANCELLED = "榜单已被科技局取消"
 
 
 def can_see(viewer: User | None, challenge: Challenge) -> bool:
@@ -156,7 +159,17 @@ def submit(session: Session, *, user: User, challenge_id: int) -> Challenge:
     challenge = get_challenge(session, user, challenge_id, for_update=True)
     _require_owner(user, challenge)
     require_verified(user)
-    return _move(session, user, challenge, "submit", EDITABLE, S.pending_review)
+    _move(session, user, challenge, "submit", EDITABLE, S.pending_review)
+    notify(
+        session,
+        kind=NotificationKind.challenge_submitted,
+        object_type="challenge",
+        object_id=challenge.id,
+        message=f"榜单“{challenge.title}”已提交审核，请审核",
+        actor=user,
+        bureau=True,
+    )
+    return challenge
 
 
 def approve(session: Session, *, staff: User, challenge_id: int) -> Challenge:
@@ -173,14 +186,34 @@ def approve(session: Session, *, staff: User, challenge_id: int) -> Challenge:
     if challenge.past_deadline:
         raise InvalidTransition("揭榜截止时间已过，请退回企业修改", code="deadline_passed")
     challenge.published_at = db.utcnow()
-    return _move(session, staff, challenge, "approve", {S.pending_review}, S.published)
+    _move(session, staff, challenge, "approve", {S.pending_review}, S.published)
+    notify(
+        session,
+        kind=NotificationKind.challenge_published,
+        object_type="challenge",
+        object_id=challenge.id,
+        message=f"榜单“{challenge.title}”已通过审核并发布",
+        actor=staff,
+        organizations=[challenge.organization_id],
+    )
+    return challenge
 
 
 def return_to_owner(session: Session, *, staff: User, challenge_id: int, reason: str) -> Challenge:
     """The bureau sends a challenge under review back to its owner, with a reason."""
     challenge = get_challenge(session, staff, challenge_id, for_update=True)
     require_role(staff, Role.bureau)
-    return _move(session, staff, challenge, "return", {S.pending_review}, S.returned, reason)
+    _move(session, staff, challenge, "return", {S.pending_review}, S.returned, reason)
+    notify(
+        session,
+        kind=NotificationKind.challenge_returned,
+        object_type="challenge",
+        object_id=challenge.id,
+        message=f"榜单“{challenge.title}”被科技局退回修改，理由：{reason}",
+        actor=staff,
+        organizations=[challenge.organization_id],
+    )
+    return challenge
 
 
 def close(session: Session, *, user: User, challenge_id: int) -> Challenge:
@@ -212,7 +245,16 @@ def cancel(session: Session, *, staff: User, challenge_id: int, reason: str) -> 
         select(Bid).where(Bid.challenge_id == challenge.id, Bid.status.in_(LIVE_BID_STATUSES))
     ).all()
     for bid in live:
-        _reject_bid(session, staff, bid, "榜单已被科技局取消")
+        _reject_bid(session, staff, bid, BIDS_OF_CANCELLED)
+        notify(
+            session,
+            kind=NotificationKind.bid_rejected,
+            object_type="bid",
+            object_id=bid.id,
+            message=f"您对榜单“{challenge.title}”的申报未被采纳：{BIDS_OF_CANCELLED}",
+            actor=staff,
+            organizations=[bid.organization_id],
+        )
     return _move(session, staff, challenge, "cancel", CANCELLABLE, S.cancelled, reason)
 
 

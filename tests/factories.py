@@ -28,6 +28,8 @@ from app.schemas.organization import credit_code_check_char
 from app.security import create_access_token, hash_password
 
 PASSWORD = "correct-horse-battery"
+# A bid's promise for make_challenge's one indicator (纯度 ≥99.99 %).
+PROMISES = [{"name": "纯度", "promised": "≥99.995"}]
 _seq = itertools.count(1)
 
 
@@ -126,6 +128,10 @@ def make_bid(
         budget=Decimal("90.00"),
         duration_months=12,
         milestones=[{"title": "中试", "due_date": "2027-06-30"}],
+        indicators=[
+            {"name": str(indicator["name"]), "promised": f"达到{indicator['target']}"}
+            for indicator in challenge.indicators
+        ],
         status=status,
     )
     session.add(bid)

@@ -7,17 +7,27 @@ from app.models.matching import MatchDocument, MatchState, MatchTerm
 from app.models.offering import Capability, Maturity, Result, TransferMode
 from app.models.organization import Organization, OrganizationKind, OrganizationStatus
 from app.models.project import Project, ProjectStatus
+from app.models.review import (
+    AssignmentStatus,
+    BidReview,
+    ExpertProfile,
+    ReviewAssignment,
+    ReviewCriteria,
+)
 from app.models.user import Role, User
 
 __all__ = [
     "LIVE_BID_STATUSES",
     "PUBLIC_CHALLENGE_STATUSES",
+    "AssignmentStatus",
     "AuditEvent",
     "Bid",
+    "BidReview",
     "BidStatus",
     "Capability",
     "Challenge",
     "ChallengeStatus",
+    "ExpertProfile",
     "MatchDocument",
     "MatchState",
     "MatchTerm",
@@ -28,6 +38,8 @@ __all__ = [
     "Project",
     "ProjectStatus",
     "Result",
+    "ReviewAssignment",
+    "ReviewCriteria",
     "Role",
     "Sector",
     "TransferMode",

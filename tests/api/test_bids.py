@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.models import Bid, BidStatus, Challenge, ChallengeStatus, OrganizationKind, User
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
 
 API = "/api/v1"
@@ -19,6 +19,7 @@ BID = {
     "budget": "280",
     "duration_months": 18,
     "milestones": [{"title": "完成中试样品", "due_date": "2027-09-30"}],
+    "indicators": PROMISES,
 }
 OUTSIDERS = ["anonymous", "other_enterprise", "rival"]
 

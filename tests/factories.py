@@ -9,16 +9,19 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import (
+    AssignmentStatus,
     Bid,
     BidStatus,
     Capability,
     Challenge,
     ChallengeStatus,
+    ExpertProfile,
     Maturity,
     Organization,
     OrganizationKind,
     OrganizationStatus,
     Result,
+    ReviewAssignment,
     Role,
     Sector,
     TransferMode,
@@ -137,6 +140,40 @@ def make_bid(
     session.add(bid)
     session.flush()
     return bid
+
+
+def make_expert(session: Session, *, bureau: User, affiliation: Organization | None = None) -> User:
+    """An expert appointed by `bureau`'s organisation, affiliated with `affiliation` or none."""
+    expert = make_user(session, organization=bureau.organization, role=Role.expert)
+    session.add(
+        ExpertProfile(
+            user_id=expert.id,
+            affiliation_id=affiliation.id if affiliation else None,
+            fields=["热解氮化硼"],
+            created_by_id=bureau.id,
+        )
+    )
+    session.flush()
+    return expert
+
+
+def assign_expert(
+    session: Session,
+    *,
+    challenge: Challenge,
+    expert: User,
+    status: AssignmentStatus = AssignmentStatus.active,
+) -> ReviewAssignment:
+    assignment = ReviewAssignment(
+        challenge_id=challenge.id,
+        expert_id=expert.id,
+        status=status,
+        recusal_reason="测试回避" if status is AssignmentStatus.recused else None,
+        assigned_by_id=expert.id,
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
 
 
 def make_capability(

@@ -254,6 +254,10 @@ def load(session: Session) -> list[tuple[str, str, str]]:
             milestones=[
                 {"title": "完成 150 mm 样品", "due_date": (utcnow() + timedelta(days=200)).date()}
             ],
+            indicators=[
+                {"name": "纯度", "promised": "≥99.995"},
+                {"name": "坩埚直径", "promised": "≥210"},
+            ],
         ),
     )
     session.flush()

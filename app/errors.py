@@ -55,6 +55,8 @@ CODES: dict[str, str] = {
     "change_request_not_found": "变更申请不存在或无权查看",
     "term_not_found": "领域词不存在",
     "notification_not_found": "通知不存在或不属于当前用户",
+    "expert_not_found": "专家不存在",
+    "reviewer_not_found": "该专家不是本榜单的评审专家",
     # 405
     "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
     # 409
@@ -76,6 +78,13 @@ CODES: dict[str, str] = {
     "term_exists": "领域词已存在",
     "owner_not_verified": "发榜单位未通过（或已被撤销）审核，不能发布或授榜",
     "bidder_not_verified": "申报单位未通过（或已被撤销）审核，不能授榜",
+    "conflict_of_interest": "专家所在单位是发榜单位或揭榜单位，须回避",
+    "reviewer_exists": "该专家已是本榜单的评审专家",
+    "reviewer_recused": "专家已回避本榜单的评审",
+    "reviewer_has_reviews": "专家已提交评审，不能移除",
+    "review_closed": "榜单已授榜、撤回或取消，评审已结束",
+    "criteria_locked": "已有专家提交评审，评审指标不能再改",
+    "duplicate_review": "该专家已评审过此申报",
     # 413
     "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
@@ -83,6 +92,11 @@ CODES: dict[str, str] = {
     "malformed_json": "请求体不是合法的 JSON",
     "weak_password": "密码过于常见，或包含用户名",
     "reserved_organization_name": "单位名称冒用科技局的名称",
+    "unknown_organization": "所填单位不存在",
+    "missing_indicators": "申报缺少榜单指标的承诺值",
+    "unknown_indicators": "申报承诺了榜单没有的指标",
+    "missing_scores": "评审缺少某些评审指标的分数",
+    "unknown_criteria": "评审给了榜单没有的评审指标打分",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",

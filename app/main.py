@@ -26,6 +26,7 @@ from app.routers import (
     auth,
     bids,
     challenges,
+    experts,
     funds,
     health,
     matching,
@@ -35,6 +36,7 @@ from app.routers import (
     offerings,
     organizations,
     projects,
+    reviews,
 )
 from app.services import match_sync
 
@@ -50,6 +52,7 @@ TAGS = [
     {"name": "capabilities", "description": "高校院所的科研能力"},
     {"name": "results", "description": "高校院所的科技成果"},
     {"name": "bids", "description": "揭榜申报与授榜"},
+    {"name": "reviews", "description": "专家评审：专家、指派与回避、评审指标、评分与排名"},
     {"name": "projects", "description": "授榜后的项目"},
     {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
     {"name": "notifications", "description": "通知与近期到期事项"},
@@ -119,6 +122,8 @@ def create_app() -> FastAPI:
         offerings.capabilities,
         offerings.results,
         bids.router,
+        experts.router,
+        reviews.router,
         projects.router,
         milestones.router,
         funds.router,

@@ -9,16 +9,19 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import (
+    AssignmentStatus,
     Bid,
     BidStatus,
     Capability,
     Challenge,
     ChallengeStatus,
+    ExpertProfile,
     Maturity,
     Organization,
     OrganizationKind,
     OrganizationStatus,
     Result,
+    ReviewAssignment,
     Role,
     Sector,
     TransferMode,
@@ -28,6 +31,8 @@ from app.schemas.organization import credit_code_check_char
 from app.security import create_access_token, hash_password
 
 PASSWORD = "correct-horse-battery"
+# A bid's promise for make_challenge's one indicator (纯度 ≥99.99 %).
+PROMISES = [{"name": "纯度", "promised": "≥99.995"}]
 _seq = itertools.count(1)
 
 
@@ -126,11 +131,49 @@ def make_bid(
         budget=Decimal("90.00"),
         duration_months=12,
         milestones=[{"title": "中试", "due_date": "2027-06-30"}],
+        indicators=[
+            {"name": str(indicator["name"]), "promised": f"达到{indicator['target']}"}
+            for indicator in challenge.indicators
+        ],
         status=status,
     )
     session.add(bid)
     session.flush()
     return bid
+
+
+def make_expert(session: Session, *, bureau: User, affiliation: Organization | None = None) -> User:
+    """An expert appointed by `bureau`'s organisation, affiliated with `affiliation` or none."""
+    expert = make_user(session, organization=bureau.organization, role=Role.expert)
+    session.add(
+        ExpertProfile(
+            user_id=expert.id,
+            affiliation_id=affiliation.id if affiliation else None,
+            fields=["热解氮化硼"],
+            created_by_id=bureau.id,
+        )
+    )
+    session.flush()
+    return expert
+
+
+def assign_expert(
+    session: Session,
+    *,
+    challenge: Challenge,
+    expert: User,
+    status: AssignmentStatus = AssignmentStatus.active,
+) -> ReviewAssignment:
+    assignment = ReviewAssignment(
+        challenge_id=challenge.id,
+        expert_id=expert.id,
+        status=status,
+        recusal_reason="测试回避" if status is AssignmentStatus.recused else None,
+        assigned_by_id=expert.id,
+    )
+    session.add(assignment)
+    session.flush()
+    return assignment
 
 
 def make_capability(

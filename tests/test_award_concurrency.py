@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from tests.conftest import create_database, postgres_url
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 
 pytestmark = [
     pytest.mark.postgres,
@@ -42,7 +42,13 @@ pytestmark = [
 
 API = "/api/v1"
 RACERS = 8
-BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
+BID = {
+    "approach": "化学气相沉积",
+    "team": "王教授团队",
+    "budget": "80",
+    "duration_months": 12,
+    "indicators": PROMISES,
+}
 
 
 def _clear_caches() -> None:

@@ -42,12 +42,18 @@ from app.models import (
 )
 from app.models.challenge import DEADLINE_PASSED
 from tests.conftest import create_database, postgres_url
-from tests.factories import headers, make_bid, make_capability, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_bid, make_capability, make_challenge, make_user
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
-BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
+BID = {
+    "approach": "化学气相沉积",
+    "team": "王教授团队",
+    "budget": "80",
+    "duration_months": 12,
+    "indicators": PROMISES,
+}
 REQUEST_TIMEOUT = 60  # seconds: longer than SQLite's busy timeout (30 s), so a wait shows
 START_TIMEOUT = 30
 

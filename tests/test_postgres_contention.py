@@ -26,7 +26,7 @@ from app.models import AuditEvent, Capability, OrganizationKind, User
 from app.schemas.offering import CapabilityCreate
 from app.services import offerings
 from tests.conftest import postgres_url
-from tests.factories import headers, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_challenge, make_user
 from tests.servers import serve
 
 pytestmark = [
@@ -35,7 +35,13 @@ pytestmark = [
 ]
 
 API = "/api/v1"
-BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "80", "duration_months": 12}
+BID = {
+    "approach": "化学气相沉积",
+    "team": "王教授团队",
+    "budget": "80",
+    "duration_months": 12,
+    "indicators": PROMISES,
+}
 WRITERS = 20
 LOCK_TIMEOUT = 1.0  # seconds, the server's DB_LOCK_TIMEOUT
 

@@ -23,14 +23,23 @@ from app.models.project import (
     ProjectSignature,
     ProjectStatus,
 )
+from app.models.review import (
+    AssignmentStatus,
+    BidReview,
+    ExpertProfile,
+    ReviewAssignment,
+    ReviewCriteria,
+)
 from app.models.user import Role, User
 
 __all__ = [
     "ENDED_PROJECT_STATUSES",
     "LIVE_BID_STATUSES",
     "PUBLIC_CHALLENGE_STATUSES",
+    "AssignmentStatus",
     "AuditEvent",
     "Bid",
+    "BidReview",
     "BidStatus",
     "Capability",
     "Challenge",
@@ -38,6 +47,7 @@ __all__ = [
     "ChangeRequest",
     "ChangeRequestStatus",
     "Disbursement",
+    "ExpertProfile",
     "FailureKind",
     "MatchDocument",
     "MatchState",
@@ -58,6 +68,8 @@ __all__ = [
     "ProjectSignature",
     "ProjectStatus",
     "Result",
+    "ReviewAssignment",
+    "ReviewCriteria",
     "Role",
     "Sector",
     "TransferMode",

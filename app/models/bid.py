@@ -76,6 +76,8 @@ class Bid(Timestamps, Base):
     duration_months: Mapped[int]
     # [{"title": "...", "due_date": "2027-06-30"}]
     milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"name": "纯度", "promised": "≥99.995"}]: a value for each of the challenge's indicators
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[BidStatus] = mapped_column(enum_column(BidStatus), default=BidStatus.submitted)
     status_reason: Mapped[str | None] = mapped_column(Text)
     # The status an award's rejection replaced, so that a revoked award can give it back.

@@ -9,6 +9,7 @@ from app.ratelimit import SIGN_IN_LIMIT
 from app.schemas.auth import SignInForm, Token, UserRead
 from app.security import create_access_token
 from app.services.accounts import authenticate
+from app.services.experts import affiliation_of
 
 router = APIRouter(tags=["auth"])
 
@@ -27,6 +28,7 @@ def sign_in(session: SessionDep, form: Annotated[SignInForm, Form()]) -> Token:
 
 
 @router.get("/users/me", summary="当前用户", responses=error_responses(401))
-def get_current_user(user: CurrentUser) -> UserRead:
-    """The signed-in user, with `role` and `organization_id`."""
-    return UserRead.model_validate(user)
+def get_current_user(session: SessionDep, user: CurrentUser) -> UserRead:
+    """The signed-in user, with `role` and `organization_id` (an expert's: the affiliation)."""
+    read = UserRead.model_validate(user)
+    return read.model_copy(update={"organization_id": affiliation_of(session, user)})

@@ -29,5 +29,6 @@ class UserRead(ReadModel):
     username: str
     display_name: str
     role: Role
-    organization_id: int
+    # An expert's affiliation, null for an independent expert.
+    organization_id: int | None
     created_at: datetime

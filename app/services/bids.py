@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.config import get_settings
-from app.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from app.models import (
     LIVE_BID_STATUSES,
     Bid,
@@ -22,7 +22,7 @@ from app.models import (
     User,
 )
 from app.schemas.bid import BidCreate
-from app.services import audit
+from app.services import audit, experts
 from app.services.access import (
     is_bureau,
     require_party_verified,
@@ -40,11 +40,13 @@ OPEN_FOR_DECISIONS = frozenset({ChallengeStatus.published, ChallengeStatus.close
 RESEARCH_ROLES = (Role.university, Role.institute)
 
 
-def can_see(viewer: User | None, bid: Bid, challenge: Challenge) -> bool:
+def can_see(viewer: User | None, bid: Bid, challenge: Challenge, *, assigned: bool) -> bool:
+    """The bidder, the challenge's owner, the bureau, and (`assigned`) its non-recused experts."""
     return (
         is_bureau(viewer)
         or same_organization(viewer, bid.organization_id)
         or is_owner(viewer, challenge)
+        or assigned
     )
 
 
@@ -62,9 +64,11 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     )
     if session.scalar(duplicate) is not None:
         raise Conflict("本单位已对该榜单提交申报", code="duplicate_bid")
+    _require_promises(challenge, data)
     bid = Bid(
-        **data.model_dump(mode="python", exclude={"milestones"}),
+        **data.model_dump(mode="python", exclude={"milestones", "indicators"}),
         milestones=[m.model_dump(mode="json") for m in data.milestones],
+        indicators=[i.model_dump(mode="json") for i in data.indicators],
         challenge_id=challenge.id,
         organization_id=user.organization_id,
         created_by_id=user.id,
@@ -86,14 +90,43 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
         actor=user,
         organizations=[challenge.organization_id],
     )
+    # Experts of this organisation assigned to the challenge now have a conflict of interest.
+    experts.recuse_conflicted(
+        session, actor=user, challenge_id=challenge.id, organization_id=bid.organization_id
+    )
     return bid
 
 
+def _require_promises(challenge: Challenge, data: BidCreate) -> None:
+    """A bid promises a value for each of the challenge's indicators, and for no other."""
+    wanted = [str(indicator["name"]) for indicator in challenge.indicators]
+    given = [indicator.name for indicator in data.indicators]
+    unknown = [name for name in given if name not in wanted]
+    missing = [name for name in wanted if name not in given]
+    if not (unknown or missing):
+        return
+    parts = []
+    if missing:
+        parts.append(f"缺少指标的承诺值：{'、'.join(missing)}")
+    if unknown:
+        parts.append(f"榜单没有这些指标：{'、'.join(unknown)}")
+    raise InvalidInput(
+        "；".join(parts),
+        loc=["body", "indicators"],
+        code="unknown_indicators" if unknown else "missing_indicators",
+    )
+
+
 def bids_query(session: Session, viewer: User, challenge_id: int) -> Select[Bid]:
-    """The bids on a challenge: all of them for its owner and the bureau, else the viewer's own."""
+    """The bids on a challenge: all of them for its owner, the bureau and its assigned experts,
+    else the viewer's own."""
     challenge = get_challenge(session, viewer, challenge_id)
     stmt = select(Bid).where(Bid.challenge_id == challenge.id)
-    if not (is_bureau(viewer) or is_owner(viewer, challenge)):
+    if not (
+        is_bureau(viewer)
+        or is_owner(viewer, challenge)
+        or experts.is_assigned(session, viewer, challenge.id)
+    ):
         if viewer.role not in RESEARCH_ROLES:
             raise Forbidden("只有发榜单位、科技局和揭榜单位可以查看申报", code="role_not_allowed")
         stmt = stmt.where(Bid.organization_id == viewer.organization_id)
@@ -116,7 +149,13 @@ def get_bid(
         if bid
         else None
     )
-    if bid is None or challenge is None or not can_see(viewer, bid, challenge):
+    if (
+        bid is None
+        or challenge is None
+        or not can_see(
+            viewer, bid, challenge, assigned=experts.is_assigned(session, viewer, challenge.id)
+        )
+    ):
         raise NotFound("申报不存在", code="bid_not_found")
     if for_update:  # the challenge row is locked first, then the bid: one order everywhere
         session.refresh(bid, with_for_update=True)

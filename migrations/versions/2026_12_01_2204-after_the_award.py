@@ -8,7 +8,7 @@ A revoked project stays as a record, so a challenge has one project that is not 
 (a partial unique index) instead of one project.
 
 Revision ID: 3ed0ce63e1ef
-Revises: 5c0d1e2f3a4b
+Revises: 7e3a91c4d2b6
 Create Date: 2026-12-01 22:04:11.661396
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3ed0ce63e1ef"
-down_revision: str | None = "5c0d1e2f3a4b"
+down_revision: str | None = "7e3a91c4d2b6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

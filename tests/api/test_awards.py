@@ -8,12 +8,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.models import Bid, BidStatus, Challenge, OrganizationKind, User
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
 
 API = "/api/v1"
 B = BidStatus
-BID = {"approach": "方案", "team": "团队", "budget": "50", "duration_months": 6}
+BID = {
+    "approach": "方案",
+    "team": "团队",
+    "budget": "50",
+    "duration_months": 6,
+    "indicators": PROMISES,
+}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.models import Bid, BidStatus, Challenge, ChallengeStatus, OrganizationKind, User
-from tests.factories import headers, make_bid, make_challenge, make_user
+from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
 
 API = "/api/v1"
@@ -19,6 +19,7 @@ BID = {
     "budget": "280",
     "duration_months": 18,
     "milestones": [{"title": "完成中试样品", "due_date": "2027-09-30"}],
+    "indicators": PROMISES,
 }
 OUTSIDERS = ["anonymous", "other_enterprise", "rival"]
 
@@ -225,6 +226,99 @@ def test_bid_budget_is_a_two_place_decimal(client: TestClient, cast: Cast) -> No
     r = client.post(url, json=body, headers=headers(cast.rival))
     assert r.status_code == 201, r.text
     assert (r.json()["budget"], r.json()["milestones"]) == ("0.00", [])
+
+
+# --- promised indicators ---------------------------------------------------------------------
+
+
+def with_indicators(session: Session, challenge: Challenge, *names: str) -> None:
+    challenge.indicators = [{"name": n, "target": "≥1", "unit": ""} for n in names]
+    session.flush()
+
+
+def post_bid(client: TestClient, cast: Cast, indicators: Any) -> Any:
+    return client.post(
+        f"{API}/challenges/{cast.challenge.id}/bids",
+        json={**BID, "indicators": indicators},
+        headers=headers(cast.rival),
+    )
+
+
+def test_a_bid_promises_a_value_for_each_indicator_and_reads_them_back(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    with_indicators(session, cast.challenge, "纯度", "坩埚直径")
+    promises = [{"name": "坩埚直径", "promised": "≥210 mm"}, {"name": "纯度", "promised": "99.995"}]
+    r = post_bid(client, cast, promises)
+    assert r.status_code == 201, r.text
+    assert r.json()["indicators"] == promises
+    read = client.get(f"{API}/bids/{r.json()['id']}", headers=headers(cast.owner)).json()
+    assert read["indicators"] == promises
+
+
+def test_a_bid_missing_promises_is_422_naming_them(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    with_indicators(session, cast.challenge, "纯度", "坩埚直径", "寿命")
+    r = post_bid(client, cast, [{"name": "纯度", "promised": "99.995"}])
+    problem = assert_problem(r, 422, "missing_indicators")
+    assert "坩埚直径" in problem["detail"]
+    assert "寿命" in problem["detail"]
+    assert "纯度" not in problem["detail"]
+    assert problem["errors"] == [
+        {"loc": ["body", "indicators"], "msg": problem["detail"], "type": "missing_indicators"}
+    ]
+    assert_problem(post_bid(client, cast, []), 422, "missing_indicators")
+    r = client.post(
+        f"{API}/challenges/{cast.challenge.id}/bids",
+        json={k: v for k, v in BID.items() if k != "indicators"},
+        headers=headers(cast.rival),
+    )
+    assert_problem(r, 422, "missing_indicators")
+    listed = client.get(f"{API}/challenges/{cast.challenge.id}/bids", headers=headers(cast.rival))
+    assert listed.json()["items"] == []
+
+
+def test_a_promise_for_an_indicator_the_challenge_lacks_is_422(
+    client: TestClient, cast: Cast
+) -> None:
+    r = post_bid(client, cast, [*PROMISES, {"name": "颜色", "promised": "白"}])
+    problem = assert_problem(r, 422, "unknown_indicators")
+    assert "颜色" in problem["detail"]
+
+
+def test_a_misnamed_promise_names_the_unknown_and_the_missing_one(
+    client: TestClient, cast: Cast
+) -> None:
+    r = post_bid(client, cast, [{"name": "纯 度", "promised": "99.995"}])
+    problem = assert_problem(r, 422, "unknown_indicators")
+    assert "纯 度" in problem["detail"]
+    assert "缺少指标的承诺值：纯度" in problem["detail"]
+
+
+def test_a_challenge_without_indicators_takes_a_bid_without_promises(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    with_indicators(session, cast.challenge)
+    r = post_bid(client, cast, [])
+    assert r.status_code == 201, r.text
+    assert r.json()["indicators"] == []
+
+
+@pytest.mark.parametrize(
+    "indicators",
+    [
+        [*PROMISES, *PROMISES],
+        [{"name": "纯度"}],
+        [{"name": "纯度", "promised": ""}],
+        [{"name": "纯度", "promised": "99\n9"}],
+        [{"name": "纯度", "promised": "99.9", "unit": "%"}],
+        [{"promised": "99.9"}],
+        "纯度",
+    ],
+)
+def test_malformed_promises_are_422(client: TestClient, cast: Cast, indicators: Any) -> None:
+    assert_field_error(post_bid(client, cast, indicators), "indicators")
 
 
 # --- GET /challenges/{id}/bids ---------------------------------------------------------------

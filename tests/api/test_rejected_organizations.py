@@ -26,6 +26,7 @@ from app.schemas.challenge import ChallengeUpdate
 from app.schemas.offering import CapabilityCreate, CapabilityUpdate
 from app.services import bids, challenges, offerings
 from tests.factories import (
+    PROMISES,
     headers,
     make_bid,
     make_capability,
@@ -48,7 +49,13 @@ CHALLENGE = {
     "region": "211302",
     "tags": ["热解氮化硼"],
 }
-BID = {"approach": "化学气相沉积", "team": "王教授团队", "budget": "90", "duration_months": 12}
+BID = {
+    "approach": "化学气相沉积",
+    "team": "王教授团队",
+    "budget": "90",
+    "duration_months": 12,
+    "indicators": PROMISES,
+}
 CAPABILITY = {"title": "先进陶瓷材料团队", "description": "氮化硼制备。", "tags": ["陶瓷"]}
 RESULT = {**CAPABILITY, "maturity": "pilot", "transfer_mode": "licence", "patents": []}
 PREVIEW = {"text": "热解氮化硼坩埚化学气相沉积", "target": "capabilities"}

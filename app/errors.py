@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "result_not_found": "科技成果不存在或无权查看",
     "bid_not_found": "申报不存在或无权查看",
     "project_not_found": "项目不存在或无权查看",
+    "objection_not_found": "异议不存在",
     "term_not_found": "领域词不存在",
     # 405
     "method_not_allowed": "该路径不支持此请求方法（`Allow` 头列出支持的方法）",
@@ -69,6 +70,10 @@ CODES: dict[str, str] = {
     "term_exists": "领域词已存在",
     "owner_not_verified": "发榜单位未通过（或已被撤销）审核，不能发布或授榜",
     "bidder_not_verified": "申报单位未通过（或已被撤销）审核，不能授榜",
+    "publicity_ended": "公示期已结束（或项目已不在公示中），不能再提出异议",
+    "objection_already_resolved": "该异议已处理，不能再次处理",
+    "not_signing": "项目不在任务书签订阶段，不能签署",
+    "already_signed": "该方已签署任务书（每方只签一次）",
     # 413
     "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
@@ -76,6 +81,7 @@ CODES: dict[str, str] = {
     "malformed_json": "请求体不是合法的 JSON",
     "weak_password": "密码过于常见，或包含用户名",
     "reserved_organization_name": "单位名称冒用科技局的名称",
+    "funding_over_budget": "政府资助超过申报预算",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",

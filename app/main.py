@@ -28,6 +28,7 @@ from app.routers import (
     challenges,
     health,
     matching,
+    objections,
     offerings,
     organizations,
     projects,
@@ -115,6 +116,7 @@ def create_app() -> FastAPI:
         offerings.results,
         bids.router,
         projects.router,
+        objections.router,
         audit.router,
         matching.router,
     ):

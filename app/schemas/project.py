@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models import FailureKind, MilestoneStatus, ObjectionStatus, Party, ProjectStatus
 from app.schemas.common import Money, Page, ReadModel, Reason
@@ -36,6 +36,14 @@ class ProjectIndicator(BaseModel):
     measured: str | None = None
     passed: bool | None = None
     waiver: str | None = None  # the written reason an indicator was waived at acceptance
+
+    @field_validator("target", "promised", "measured", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, value: object) -> object:
+        # Values are text (≥99.99); a number stored by an older writer reads as its text.
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return str(value)
+        return value
 
 
 class ProjectMilestoneRead(ReadModel):

@@ -144,6 +144,13 @@ def test_only_bureau_awards(
     assert read(client, cast, "projects")["total"] == 0
 
 
+def test_an_expert_cannot_award(client: TestClient, session: Session, cast: Cast) -> None:
+    expert = make_user(session, kind=OrganizationKind.bureau, role=Role.expert)
+    r = client.post(f"{API}/bids/{cast.bid.id}/award", headers=headers(expert))
+    assert_problem(r, 403, "role_not_allowed")
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "nominated"
+
+
 @pytest.mark.parametrize("status", [B.submitted, B.shortlisted, B.withdrawn, B.rejected])
 def test_only_a_nominated_bid_can_be_awarded(
     client: TestClient, cast: Cast, status: BidStatus

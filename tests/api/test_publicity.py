@@ -190,13 +190,16 @@ def test_filing_is_audited(client: TestClient, world: World) -> None:
         ("owner", []),
         ("performer", []),
         ("expert", []),
+        ("other_expert", []),
     ],
 )
 def test_the_bureau_reads_every_objection_and_a_filer_their_own(
     client: TestClient, world: World, role: str, sees: list[str]
 ) -> None:
-    ids = {name: filed(client, world.role(name), world.project.id) for name in ("rival",)}
-    ids["other_enterprise"] = filed(client, world.other_enterprise, world.project.id)
+    ids = {
+        "rival": filed(client, world.rival, world.project.id),
+        "other_enterprise": filed(client, world.other_enterprise, world.project.id),
+    }
     r = client.get(f"{API}/projects/{world.project.id}/objections", headers=auth(world.role(role)))
     assert r.status_code == 200, r.text
     assert [o["id"] for o in r.json()["items"]] == [ids[name] for name in sees]

@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "project_not_found": "项目不存在或无权查看",
     "milestone_not_found": "里程碑不存在（或不属于该项目）",
     "change_request_not_found": "变更申请不存在或无权查看",
+    "objection_not_found": "异议不存在",
     "term_not_found": "领域词不存在",
     "notification_not_found": "通知不存在或不属于当前用户",
     "expert_not_found": "专家不存在",
@@ -85,6 +86,10 @@ CODES: dict[str, str] = {
     "review_closed": "榜单已授榜、撤回或取消，评审已结束",
     "criteria_locked": "已有专家提交评审，评审指标不能再改",
     "duplicate_review": "该专家已评审过此申报",
+    "publicity_ended": "公示期已结束（或项目已不在公示中），不能再提出异议",
+    "objection_already_resolved": "该异议已处理，不能再次处理",
+    "not_signing": "项目不在任务书签订阶段，不能签署",
+    "already_signed": "该方已签署任务书（每方只签一次）",
     # 413
     "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
@@ -97,6 +102,7 @@ CODES: dict[str, str] = {
     "unknown_indicators": "申报承诺了榜单没有的指标",
     "missing_scores": "评审缺少某些评审指标的分数",
     "unknown_criteria": "评审给了榜单没有的评审指标打分",
+    "funding_over_budget": "政府资助超过申报预算",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",

@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Numeric, String, Text, and_, or_
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app import db
 from app.db import Base, UTCDateTime
@@ -81,6 +81,10 @@ class Challenge(Timestamps, Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization] = relationship(lazy="raise")
+    # The live (not revoked) project of an awarded challenge, so anyone can reach its public
+    # notice: loaded in the same SELECT by the reads that show it (services.challenges), None
+    # where a statement does not ask for it.
+    project_id: Mapped[int | None] = query_expression()
 
     # A published challenge whose deadline has passed IS closed, whether or not a write has
     # stored that yet: reads derive it (and write nothing); writes that lock the challenge and

@@ -25,11 +25,12 @@ from sqlalchemy import (
     or_,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
 from app.db import Base, UTCDateTime
 from app.models.base import Timestamps, enum_column
+from app.models.user import User
 
 
 class ProjectStatus(StrEnum):
@@ -165,6 +166,28 @@ class Project(Timestamps, Base):
     failure_kind: Mapped[FailureKind | None] = mapped_column(enum_column(FailureKind))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Read-only views for the project's answer, loaded explicitly (selectinload) or never:
+    # the plan in force (a replaced plan's rows stay, inactive) and the signatures so far.
+    milestones: Mapped[list["ProjectMilestone"]] = relationship(
+        primaryjoin="and_(Project.id == ProjectMilestone.project_id, ProjectMilestone.active)",
+        order_by="ProjectMilestone.position",
+        viewonly=True,
+        lazy="raise",
+    )
+    signatures: Mapped[list["ProjectSignature"]] = relationship(
+        order_by="ProjectSignature.id", viewonly=True, lazy="raise"
+    )
+
+    @property
+    def funding(self) -> dict[str, Decimal]:
+        """The agreement's split of the budget, and what the bureau has paid out of its share."""
+        return {
+            "budget": self.budget,
+            "enterprise": self.enterprise_funding,
+            "government": self.government_funding,
+            "disbursed": self.disbursed,
+        }
+
     @property
     def publicity_over(self) -> bool:
         """The notice period has ended by the clock and no objection holds it open."""
@@ -233,6 +256,13 @@ class Objection(Timestamps, Base):
     resolution: Mapped[str | None] = mapped_column(Text)  # the bureau's reason
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    filed_by: Mapped[User] = relationship(foreign_keys=[filed_by_id], lazy="raise")
+
+    @property
+    def filed_by_name(self) -> str:
+        """The filer's display name: an objection is filed under one's own name."""
+        return self.filed_by.display_name
 
 
 class MilestoneStatus(StrEnum):

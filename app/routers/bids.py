@@ -3,6 +3,7 @@ from fastapi import APIRouter, status
 from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
 from app.schemas.bid import AwardRead, BidCreate, BidPage, BidRead, BidRejectBody
+from app.schemas.project import AwardBody
 from app.services import bids
 
 router = APIRouter(tags=["bids"])
@@ -76,12 +77,17 @@ def nominate_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> Bi
 
 
 @router.post("/bids/{bid_id}/award", summary="批准授榜", responses=ACTION_ERRORS)
-def award_bid(session: SessionDep, user: CurrentUser, bid_id: ObjectId) -> AwardRead:
+def award_bid(
+    session: SessionDep, user: CurrentUser, bid_id: ObjectId, body: AwardBody | None = None
+) -> AwardRead:
     """The bureau approves the nominated bid; the challenge is awarded and a project created.
 
-    Exactly one award per challenge, also under concurrent calls; the response has `project_id`.
+    The optional body sets the government's share of the budget (default 0, at most the bid's
+    budget: else 422 `funding_over_budget`) and IP ownership. The project starts its public
+    notice. Exactly one award per challenge, also under concurrent calls; the response has
+    `project_id`.
     """
-    bid, project = bids.award_bid(session, staff=user, bid_id=bid_id)
+    bid, project = bids.award_bid(session, staff=user, bid_id=bid_id, terms=body)
     return AwardRead.model_validate(
         {**BidRead.model_validate(bid).model_dump(), "project_id": project.id}
     )

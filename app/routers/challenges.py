@@ -55,8 +55,8 @@ def list_challenges(
 def get_challenge(
     session: SessionDep, viewer: OptionalUser, challenge_id: ObjectId
 ) -> ChallengeRead:
-    """One challenge the viewer may see."""
-    return ChallengeRead.model_validate(challenges.get_challenge(session, viewer, challenge_id))
+    """One challenge the viewer may see; `project_id` names its live project once awarded."""
+    return ChallengeRead.model_validate(challenges.read_challenge(session, viewer, challenge_id))
 
 
 @router.patch(

@@ -111,6 +111,8 @@ class ChallengeRead(ReadModel):
     status: ChallengeStatus = Field(validation_alias="current_status")
     status_reason: str | None = Field(validation_alias="current_status_reason")
     published_at: datetime | None
+    # The live (not revoked) project once awarded: its public notice is where objections go.
+    project_id: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -2,8 +2,8 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, Select, or_, select
+from sqlalchemy.orm import Session, with_expression
 
 from app import db
 from app.errors import Forbidden, InvalidTransition, NotFound
@@ -15,6 +15,8 @@ from app.models import (
     Challenge,
     ChallengeStatus,
     NotificationKind,
+    Project,
+    ProjectStatus,
     Role,
     Sector,
     User,
@@ -71,6 +73,29 @@ def get_challenge(
     return challenge
 
 
+def _live_project_id() -> ScalarSelect[int]:
+    # At most one: the partial unique index allows one project per challenge that is not revoked.
+    return (
+        select(Project.id)
+        .where(Project.challenge_id == Challenge.id, Project.status != ProjectStatus.revoked)
+        .correlate(Challenge)
+        .scalar_subquery()
+    )
+
+
+def read_challenge(session: Session, viewer: User | None, challenge_id: int) -> Challenge:
+    """A challenge the viewer may see, with the id of its live project, else 404. A read."""
+    challenge = session.scalar(
+        select(Challenge)
+        .where(Challenge.id == challenge_id)
+        .options(with_expression(Challenge.project_id, _live_project_id()))
+        .execution_options(populate_existing=True)
+    )
+    if challenge is None or not can_see(viewer, challenge):
+        raise NotFound("榜单不存在", code="challenge_not_found")
+    return challenge
+
+
 def challenges_query(
     viewer: User | None,
     *,
@@ -80,8 +105,8 @@ def challenges_query(
     q: str | None = None,
     organization_id: int | None = None,
 ) -> Select[Challenge]:
-    """The challenges the viewer may see, filtered, newest first."""
-    stmt = select(Challenge)
+    """The challenges the viewer may see, filtered, newest first, each with its live project."""
+    stmt = select(Challenge).options(with_expression(Challenge.project_id, _live_project_id()))
     if not is_bureau(viewer):
         public = Challenge.status.in_(PUBLIC_CHALLENGE_STATUSES)
         own = Challenge.organization_id == viewer.organization_id if viewer else None

@@ -1,7 +1,7 @@
 """Projects: the awarded work, readable by its two parties and the bureau."""
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
 from app.models import Project, ProjectStatus, User
@@ -10,8 +10,13 @@ from app.services.project_flow import store_publicity_end
 
 
 def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[Project]:
-    """The projects the viewer's organisation is party to (all of them for the bureau)."""
-    stmt = select(Project)
+    """The projects the viewer's organisation is party to (all of them for the bureau).
+
+    Each project comes with its milestones and signatures: one query each for a whole page.
+    """
+    stmt = select(Project).options(
+        selectinload(Project.milestones), selectinload(Project.signatures)
+    )
     if not is_bureau(viewer):
         stmt = stmt.where(
             or_(
@@ -25,8 +30,16 @@ def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Sele
 
 
 def get_project(session: Session, viewer: User, project_id: int) -> Project:
-    """One project the viewer may read, else 404. A read writes nothing."""
-    project = session.scalar(projects_query(viewer).where(Project.id == project_id))
+    """One project the viewer may read, with what its answer shows, else 404. Writes nothing.
+
+    Loaded afresh (populate_existing), so it also answers a write with what the write stored.
+    """
+    stmt = (
+        projects_query(viewer)
+        .where(Project.id == project_id)
+        .execution_options(populate_existing=True)
+    )
+    project = session.scalar(stmt)
     if project is None:
         raise NotFound("项目不存在", code="project_not_found")
     return project

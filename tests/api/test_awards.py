@@ -1,13 +1,26 @@
 """The award (授榜): the bureau approves the owner's nominated bid and a project begins."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Bid, BidStatus, Challenge, OrganizationKind, User
+from app import db
+from app.config import get_settings
+from app.models import (
+    Bid,
+    BidStatus,
+    Challenge,
+    Notification,
+    NotificationKind,
+    OrganizationKind,
+    Role,
+    User,
+)
 from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
 
@@ -137,6 +150,13 @@ def test_only_bureau_awards(
     assert read(client, cast, "projects")["total"] == 0
 
 
+def test_an_expert_cannot_award(client: TestClient, session: Session, cast: Cast) -> None:
+    expert = make_user(session, kind=OrganizationKind.bureau, role=Role.expert)
+    r = client.post(f"{API}/bids/{cast.bid.id}/award", headers=headers(expert))
+    assert_problem(r, 403, "role_not_allowed")
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "nominated"
+
+
 @pytest.mark.parametrize("status", [B.submitted, B.shortlisted, B.withdrawn, B.rejected])
 def test_only_a_nominated_bid_can_be_awarded(
     client: TestClient, cast: Cast, status: BidStatus
@@ -212,3 +232,158 @@ def test_awarded_project_is_visible_to_both_parties_and_bureau(
         assert listed.json()["items"] == []
     else:
         assert_problem(listed, 401, "not_authenticated")
+
+
+# The award's terms and what the project copies (after the award)
+
+
+def award_with(client: TestClient, cast: Cast, body: Any) -> Any:
+    return client.post(f"{API}/bids/{cast.bid.id}/award", json=body, headers=headers(cast.bureau))
+
+
+def test_award_sets_the_government_share_and_ip_ownership(client: TestClient, cast: Cast) -> None:
+    r = award_with(client, cast, {"government_funding": "30", "ip_ownership": "成果归双方共有"})
+    assert r.status_code == 200, r.text
+    project = read(client, cast, f"projects/{r.json()['project_id']}")
+    assert project["funding"] == {
+        "budget": "90.00",
+        "enterprise": "60.00",
+        "government": "30.00",
+        "disbursed": "0.00",
+    }
+    assert project["ip_ownership"] == "成果归双方共有"
+
+
+def test_award_without_a_body_has_no_government_share(client: TestClient, cast: Cast) -> None:
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    project = read(client, cast, f"projects/{project_id}")
+    assert project["funding"]["government"] == "0.00"
+    assert project["funding"]["enterprise"] == "90.00"
+    assert project["ip_ownership"]  # a default that says the parties agree on it
+
+
+def test_the_government_share_may_be_the_whole_budget(client: TestClient, cast: Cast) -> None:
+    r = award_with(client, cast, {"government_funding": "90.00"})
+    assert r.status_code == 200, r.text
+    project = read(client, cast, f"projects/{r.json()['project_id']}")
+    assert project["funding"]["enterprise"] == "0.00"
+
+
+def test_a_government_share_over_the_budget_is_refused(client: TestClient, cast: Cast) -> None:
+    r = award_with(client, cast, {"government_funding": "90.01"})
+    problem = assert_problem(r, 422, "funding_over_budget")
+    assert problem["errors"][0]["loc"] == ["body", "government_funding"]
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "nominated"
+    assert read(client, cast, "projects")["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"government_funding": "-1"},
+        {"government_funding": "abc"},
+        {"government_funding": "1.001"},
+        {"ip_ownership": ""},
+        {"budget": "10"},
+    ],
+)
+def test_bad_award_terms_are_invalid_input(
+    client: TestClient, cast: Cast, body: dict[str, Any]
+) -> None:
+    assert_problem(award_with(client, cast, body), 422, "validation_error")
+    assert read(client, cast, f"bids/{cast.bid.id}")["status"] == "nominated"
+
+
+def test_the_project_copies_the_indicators_and_the_milestone_plan(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    cast.bid.milestones = [
+        {"title": "完成小试", "due_date": "2027-03-31"},
+        {"title": "完成中试", "due_date": "2027-09-30"},
+    ]
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    project = read(client, cast, f"projects/{project_id}")
+    assert project["title"] == cast.challenge.title
+    assert project["indicators"] == [
+        {
+            "name": "纯度",
+            "target": "≥99.99",
+            "unit": "%",
+            "promised": None,
+            "measured": None,
+            "passed": None,
+            "waiver": None,
+        }
+    ]
+    assert [
+        (m["position"], m["title"], m["due_date"], m["status"]) for m in project["milestones"]
+    ] == [
+        (0, "完成小试", "2027-03-31", "planned"),
+        (1, "完成中试", "2027-09-30", "planned"),
+    ]
+    assert project["signatures"] == []
+    assert project["open_objections"] == 0
+
+
+def test_the_project_carries_the_bids_promised_values(
+    client: TestClient, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bid.indicators comes from another branch: stand in for it here.
+    promises = [{"name": "纯度", "promised": "≥99.995"}, {"name": "其他", "promised": "1"}]
+    monkeypatch.setattr(Bid, "indicators", property(lambda _: promises), raising=False)
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    [indicator] = read(client, cast, f"projects/{project_id}")["indicators"]
+    assert (indicator["name"], indicator["target"], indicator["promised"]) == (
+        "纯度",
+        "≥99.99",
+        "≥99.995",
+    )
+
+
+def test_the_award_tells_both_parties_staff(
+    client: TestClient, session: Session, cast: Cast
+) -> None:
+    owner_colleague = make_user(session, organization=cast.owner.organization)
+    bidder_expert = make_user(session, organization=cast.bidder.organization, role=Role.expert)
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    told = session.scalars(
+        select(Notification).where(Notification.kind == NotificationKind.bid_awarded)
+    ).all()
+    assert {n.user_id for n in told} == {cast.owner.id, owner_colleague.id, cast.bidder.id}
+    assert bidder_expert.id not in {n.user_id for n in told}
+    assert {(n.object_type, n.object_id) for n in told} == {("project", project_id)}
+
+
+def test_the_award_audits_the_notice_period(client: TestClient, cast: Cast) -> None:
+    r = award_with(client, cast, {"government_funding": "20"})
+    project_id = r.json()["project_id"]
+    [(action, _, _, after, _)] = audit_trail(client, cast, "project", project_id)
+    project = read(client, cast, f"projects/{project_id}")
+    assert action == "project.create"
+    assert after["government_funding"] == "20.00"
+    assert datetime.fromisoformat(after["publicity_ends_at"]) == datetime.fromisoformat(
+        project["publicity_ends_at"]
+    )
+
+
+def test_no_notice_period_gives_signing_at_once(
+    client: TestClient, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLICITY_DAYS", "0")
+    get_settings.cache_clear()
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    assert read(client, cast, f"projects/{project_id}")["status"] == "signing"
+
+
+def test_the_notice_period_skips_weekends_and_holidays(
+    client: TestClient, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monday = datetime(2026, 12, 7, 10, tzinfo=db.CHINA)
+    monkeypatch.setattr(db, "utcnow", lambda: monday.astimezone(UTC))
+    monkeypatch.setenv("HOLIDAYS", "2026-12-08,2026-12-09")
+    monkeypatch.setenv("PUBLICITY_DAYS", "5")
+    get_settings.cache_clear()
+    project_id = award(client, cast, cast.bid).json()["project_id"]
+    ends = datetime.fromisoformat(read(client, cast, f"projects/{project_id}")["publicity_ends_at"])
+    # Tue and Wed are holidays: Thu, Fri, Mon, Tue, Wed count; it ends as Thursday begins.
+    assert ends == datetime(2026, 12, 17, tzinfo=db.CHINA)

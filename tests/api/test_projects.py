@@ -1,14 +1,19 @@
 """Projects: readable by the two parties and the bureau, listed per organisation."""
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from app import db
 from app.models import BidStatus, OrganizationKind, Project, ProjectStatus, User
 from tests.factories import headers, make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
+from tests.project_factories import make_world
 
 API = "/api/v1"
 
@@ -189,3 +194,122 @@ def test_projects_cannot_be_written_directly(
     assert_problem(r, 405, "method_not_allowed")
     data = client.get(f"{API}/projects/{project_id}", headers=staff).json()
     assert data["status"] == "publicity"
+
+
+# The project's full read (after the award)
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code"),
+    [
+        ("anonymous", 401, "not_authenticated"),
+        ("owner", 200, None),
+        ("other_enterprise", 404, "project_not_found"),
+        ("performer", 200, None),
+        ("rival", 404, "project_not_found"),
+        ("expert", 404, "project_not_found"),
+        ("other_expert", 404, "project_not_found"),
+        ("bureau", 200, None),
+    ],
+)
+def test_every_role_reads_a_project_as_it_may(
+    client: TestClient, session: Session, role: str, status: int, code: str | None
+) -> None:
+    world = make_world(session)
+    r = client.get(f"{API}/projects/{world.project.id}", headers=auth(world.role(role)))
+    if code is not None:
+        assert_problem(r, status, code)
+        return
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == world.project.id
+
+
+def test_the_read_shows_the_agreement_and_its_progress(
+    client: TestClient, session: Session
+) -> None:
+    world = make_world(session, government_funding=Decimal("40"))
+    data = client.get(f"{API}/projects/{world.project.id}", headers=headers(world.owner)).json()
+    assert data["status"] == "in_progress"
+    assert data["indicators"] == [
+        {
+            "name": "纯度",
+            "target": "≥99.99",
+            "unit": "%",
+            "promised": "≥99.995",
+            "measured": None,
+            "passed": None,
+            "waiver": None,
+        }
+    ]
+    assert data["funding"] == {
+        "budget": "90.00",
+        "enterprise": "50.00",
+        "government": "40.00",
+        "disbursed": "0.00",
+    }
+    assert [m["id"] for m in data["milestones"]] == [m.id for m in world.milestones]
+    first = data["milestones"][0]
+    assert {"position", "title", "due_date", "status", "deliverable", "submitted_at"} <= set(first)
+    assert [(s["party"], s["user_id"]) for s in data["signatures"]] == [
+        ("enterprise", world.owner.id),
+        ("performer", world.performer.id),
+        ("bureau", world.bureau.id),
+    ]
+    assert data["ip_ownership"] == "成果归双方共有"
+    assert data["started_at"]
+    assert data["failure_kind"] is None
+    assert data["open_objections"] == 0
+    for field in (
+        "publicity_ends_at",
+        "midterm_outcome",
+        "midterm_rectify_by",
+        "acceptance_requests",
+        "rectify_by",
+        "acceptance_comment",
+        "ended_at",
+    ):
+        assert field in data
+
+
+def test_a_replaced_milestone_is_not_in_the_plan(client: TestClient, session: Session) -> None:
+    world = make_world(session)
+    world.milestones[0].active = False
+    data = client.get(f"{API}/projects/{world.project.id}", headers=headers(world.owner)).json()
+    assert [m["id"] for m in data["milestones"]] == [world.milestones[1].id]
+
+
+def test_a_milestone_past_its_date_reads_overdue(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world(session)
+    later = db.utcnow() + timedelta(days=100)
+    monkeypatch.setattr(db, "utcnow", lambda: later)
+    data = client.get(f"{API}/projects/{world.project.id}", headers=headers(world.owner)).json()
+    assert [m["status"] for m in data["milestones"]] == ["overdue", "planned"]
+
+
+def test_the_project_list_loads_a_page_in_a_fixed_number_of_queries(
+    client: TestClient, session: Session, engine: Engine
+) -> None:
+    staff = make_user(session, kind=OrganizationKind.bureau)
+
+    def statements_of_a_list() -> int:
+        seen: list[str] = []
+
+        def count(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            r = client.get(f"{API}/projects", headers=headers(staff))
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert r.status_code == 200
+        assert all(len(p["milestones"]) == 2 for p in r.json()["items"])
+        return len(seen)
+
+    make_world(session)
+    one = statements_of_a_list()
+    for _ in range(4):
+        make_world(session)
+    assert statements_of_a_list() == one

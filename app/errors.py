@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "not_project_party": "只有项目的相关方可以执行此操作",
     "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
     "organization_rejected": "所在单位已被科技局驳回，不能再执行写操作",
+    "organization_banned": "所在单位因承担项目失信违规，禁止揭榜期内不能揭榜",
     # 404
     "not_found": "路径不存在",
     "organization_not_found": "单位不存在或无权查看",
@@ -69,6 +70,9 @@ CODES: dict[str, str] = {
     "term_exists": "领域词已存在",
     "owner_not_verified": "发榜单位未通过（或已被撤销）审核，不能发布或授榜",
     "bidder_not_verified": "申报单位未通过（或已被撤销）审核，不能授榜",
+    "rectification_overdue": "整改期限已过，不能再申请验收（由科技局判定不通过或终止）",
+    "rectification_pending": "整改期限未到，揭榜单位仍可再次申请验收",
+    "rectification_used": "已整改过一次，验收结论只能为通过或不通过",
     # 413
     "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
@@ -76,6 +80,10 @@ CODES: dict[str, str] = {
     "malformed_json": "请求体不是合法的 JSON",
     "weak_password": "密码过于常见，或包含用户名",
     "reserved_organization_name": "单位名称冒用科技局的名称",
+    "missing_indicators": "验收记录缺少任务书中的指标",
+    "unknown_indicator": "验收记录中有任务书以外的指标",
+    "duplicate_indicator": "验收记录中同一指标出现多次",
+    "indicators_not_met": "有指标未达标且未书面说明豁免，不能验收通过",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",

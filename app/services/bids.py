@@ -24,6 +24,7 @@ from app.schemas.bid import BidCreate
 from app.services import audit
 from app.services.access import (
     is_bureau,
+    require_not_banned,
     require_party_verified,
     require_role,
     require_verified,
@@ -50,6 +51,7 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     """A verified university or institute bids on a published challenge before its deadline."""
     require_role(user, *RESEARCH_ROLES)
     require_verified(user)
+    require_not_banned(user)
     challenge = get_challenge(session, user, challenge_id, for_update=True)
     if challenge.current_status is not ChallengeStatus.published:
         raise InvalidTransition("该榜单不在揭榜期内", code="bidding_closed")

@@ -135,7 +135,10 @@ def ban_performer(session: Session, *, project: Project, staff: User) -> None:
     if years <= 0:
         return
     organization = session.get(
-        Organization, project.performer_organization_id, with_for_update=True
+        Organization,
+        project.performer_organization_id,
+        with_for_update=True,
+        populate_existing=True,
     )
     assert organization is not None  # a foreign key
     until = add_years(db.utcnow(), years)

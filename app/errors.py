@@ -43,6 +43,7 @@ CODES: dict[str, str] = {
     "own_change_request": "变更申请须由另一方确认，提出方不能自己决定",
     "not_offering_owner": "只有发布单位可以修改或删除此能力或成果",
     "organization_rejected": "所在单位已被科技局驳回，不能再执行写操作",
+    "organization_banned": "所在单位因承担项目失信违规，禁止揭榜期内不能揭榜",
     # 404
     "not_found": "路径不存在",
     "organization_not_found": "单位不存在或无权查看",
@@ -90,6 +91,9 @@ CODES: dict[str, str] = {
     "objection_already_resolved": "该异议已处理，不能再次处理",
     "not_signing": "项目不在任务书签订阶段，不能签署",
     "already_signed": "该方已签署任务书（每方只签一次）",
+    "rectification_overdue": "整改期限已过，不能再申请验收（由科技局判定不通过或终止）",
+    "rectification_pending": "整改期限未到，揭榜单位仍可再次申请验收",
+    "rectification_used": "已整改过一次，验收结论只能为通过或不通过",
     # 413
     "payload_too_large": "请求体超过上限（默认 1 MiB）",
     # 422
@@ -98,11 +102,13 @@ CODES: dict[str, str] = {
     "weak_password": "密码过于常见，或包含用户名",
     "reserved_organization_name": "单位名称冒用科技局的名称",
     "unknown_organization": "所填单位不存在",
-    "missing_indicators": "申报缺少榜单指标的承诺值",
-    "unknown_indicators": "申报承诺了榜单没有的指标",
+    "missing_indicators": "缺少指标：申报未承诺榜单的某些指标，或验收记录缺少任务书中的指标",
+    "unknown_indicators": "有榜单（任务书）以外的指标",
     "missing_scores": "评审缺少某些评审指标的分数",
     "unknown_criteria": "评审给了榜单没有的评审指标打分",
     "funding_over_budget": "政府资助超过申报预算",
+    "duplicate_indicator": "验收记录中同一指标出现多次",
+    "indicators_not_met": "有指标未达标且未书面说明豁免，不能验收通过",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",

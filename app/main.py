@@ -22,6 +22,7 @@ from app.errors import install_error_handlers
 from app.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, page_csp
 from app.retry import RetryTransactionMiddleware
 from app.routers import (
+    acceptance,
     audit,
     auth,
     bids,
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
         midterm.router,
         notifications.router,
         objections.router,
+        acceptance.router,
         audit.router,
         matching.router,
     ):

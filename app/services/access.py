@@ -2,6 +2,7 @@
 
 from sqlalchemy.orm import Session
 
+from app import db
 from app.errors import Conflict, Forbidden
 from app.models import Organization, OrganizationStatus, Role, User
 
@@ -26,6 +27,17 @@ def require_verified(user: User) -> None:
     require_not_rejected(user)
     if not user.organization.is_verified:
         raise Forbidden("所在单位尚未通过科技局审核", code="organization_not_verified")
+
+
+def require_not_banned(user: User) -> None:
+    """An organisation whose project failed for misconduct may not bid until its ban ends."""
+    until = user.organization.banned_until
+    if until is not None and until > db.utcnow():
+        day = until.astimezone(db.CHINA).date()
+        raise Forbidden(
+            f"所在单位因承担项目失信违规被禁止揭榜，至{day.year}年{day.month}月{day.day}日止",
+            code="organization_banned",
+        )
 
 
 def require_party_verified(

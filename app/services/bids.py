@@ -29,6 +29,7 @@ from app.schemas.project import AwardBody
 from app.services import audit, experts
 from app.services.access import (
     is_bureau,
+    require_not_banned,
     require_party_verified,
     require_role,
     require_verified,
@@ -59,6 +60,7 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
     """A verified university or institute bids on a published challenge before its deadline."""
     require_role(user, *RESEARCH_ROLES)
     require_verified(user)
+    require_not_banned(user)
     challenge = get_challenge(session, user, challenge_id, for_update=True)
     if challenge.current_status is not ChallengeStatus.published:
         raise InvalidTransition("该榜单不在揭榜期内", code="bidding_closed")

@@ -14,7 +14,7 @@ that locks the project stores it (`lock_project`), audited as the system.
 | request_acceptance | in_progress, rectification | acceptance_requested | performer |
 | complete | acceptance_requested | completed | bureau: verdict `pass` |
 | rectify | acceptance_requested | rectification | bureau: verdict `rectify` (once) |
-| fail | acceptance_requested | failed | bureau: verdict `fail` |
+| fail | acceptance_requested, rectification | failed | bureau: `fail` (rectification: lapsed) |
 | terminate | any state that has not ended | terminated | bureau (or a mid-term `terminate`) |
 """
 
@@ -91,7 +91,7 @@ TRANSITIONS: dict[str, Transition] = {
         Party.performer,
     ),
     "fail": _t(
-        {S.acceptance_requested},
+        {S.acceptance_requested, S.rectification},
         S.failed,
         "验收不通过",
         NotificationKind.acceptance_decided,

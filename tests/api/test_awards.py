@@ -309,7 +309,7 @@ def test_the_project_copies_the_indicators_and_the_milestone_plan(
             "name": "纯度",
             "target": "≥99.99",
             "unit": "%",
-            "promised": None,
+            "promised": cast.bid.indicators[0]["promised"],
             "measured": None,
             "passed": None,
             "waiver": None,

@@ -1,23 +1,34 @@
-"""Projects: the awarded work, readable by its two parties and the bureau."""
+"""Projects: the awarded work, readable by its two parties, the bureau and its experts.
+
+Its experts are those assigned to review its challenge and not recused: they read the
+project and what it is tracked by (milestones, reports, funds) but act on none of it.
+"""
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import NotFound
-from app.models import Project, ProjectStatus, User
+from app.models import AssignmentStatus, Project, ProjectStatus, ReviewAssignment, Role, User
 from app.services.access import is_bureau
 from app.services.project_flow import store_publicity_end
 
 
 def projects_query(viewer: User, *, status: ProjectStatus | None = None) -> Select[Project]:
-    """The projects the viewer's organisation is party to (all of them for the bureau).
+    """The projects the viewer's organisation is party to (all for the bureau; an expert's:
+    those of the challenges they review).
 
     Each project comes with its milestones and signatures: one query each for a whole page.
     """
     stmt = select(Project).options(
         selectinload(Project.milestones), selectinload(Project.signatures)
     )
-    if not is_bureau(viewer):
+    if viewer.role is Role.expert:
+        reviewed = select(ReviewAssignment.challenge_id).where(
+            ReviewAssignment.expert_id == viewer.id,
+            ReviewAssignment.status == AssignmentStatus.active,
+        )
+        stmt = stmt.where(Project.challenge_id.in_(reviewed))
+    elif not is_bureau(viewer):
         stmt = stmt.where(
             or_(
                 Project.owner_organization_id == viewer.organization_id,

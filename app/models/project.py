@@ -307,9 +307,18 @@ class ProjectMilestone(Timestamps, Base):
     # False once a change request replaced the plan: kept for the record, no longer due.
     active: Mapped[bool] = mapped_column(default=True)
 
+    # Many-to-one: found in the session's identity map when the project is loaded (it always
+    # is where a milestone is shown), else one query.
+    project: Mapped[Project] = relationship(viewonly=True, lazy="select")
+
     @property
     def current_status(self) -> MilestoneStatus:
-        """`overdue` once its date has passed (China time) and it is not accepted."""
+        """`overdue` once its date has passed (China time) unaccepted, while the project lives.
+
+        Once the project has ended nothing is due any more: the stored status shows.
+        """
+        if self.project.status in ENDED_PROJECT_STATUSES:
+            return self.status
         if self.status is not MilestoneStatus.accepted and self.due_date < local_today():
             return MilestoneStatus.overdue
         return self.status

@@ -34,7 +34,7 @@ def list_milestones(
         session, milestones.milestones_query(project.id), limit=paging.limit, offset=paging.offset
     )
     return MilestonePage(
-        items=[MilestoneRead.of(m, milestones.milestone_status(m, project)) for m in items],
+        items=[MilestoneRead.of(m, m.current_status) for m in items],
         total=total,
         limit=paging.limit,
         offset=paging.offset,

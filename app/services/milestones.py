@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from app import db
 from app.errors import Conflict, InvalidTransition, NotFound
 from app.models import (
-    ENDED_PROJECT_STATUSES,
     MilestoneStatus,
     NotificationKind,
     Party,
@@ -50,13 +49,6 @@ def require_status(project: Project, allowed: Collection[ProjectStatus], verb: s
     current = project.current_status
     if current not in allowed:
         raise Conflict(f"项目当前状态为“{current.label}”，不能{verb}", code="project_not_running")
-
-
-def milestone_status(milestone: ProjectMilestone, project: Project) -> MilestoneStatus:
-    """The status shown: derived (`overdue`) while the project lives, stored once it ended."""
-    if project.status in ENDED_PROJECT_STATUSES:
-        return milestone.status
-    return milestone.current_status
 
 
 def milestones_query(project_id: int) -> Select[ProjectMilestone]:
@@ -100,7 +92,7 @@ def _decide(
     require_party(user, project, party)
     require_status(project, DELIVERY_STATES, verb)
     milestone = _milestone(session, project, milestone_id)
-    return project, milestone, milestone_status(milestone, project)
+    return project, milestone, milestone.current_status
 
 
 def _audit(
@@ -143,7 +135,7 @@ def submit_milestone(
     milestone.submitted_at = db.utcnow()
     milestone.reason = None
     session.flush()
-    after = milestone_status(milestone, project)
+    after = milestone.current_status
     _audit(session, user, milestone, "submit", before, after)
     tell(
         session,
@@ -180,7 +172,7 @@ def _judge(
     milestone.decided_at = db.utcnow()
     milestone.reason = reason
     session.flush()
-    after = milestone_status(milestone, project)
+    after = milestone.current_status
     _audit(session, user, milestone, "accept" if accept else "reject", before, after, reason)
     outcome = "已确认" if accept else f"被退回，理由：{reason}"
     tell(

@@ -79,8 +79,9 @@ def test_each_party_signs_and_nobody_else(client: TestClient, world: World, role
 
 def test_an_expert_of_a_party_is_not_a_signatory(client: TestClient, session: Session) -> None:
     world = make_world(session, status=ProjectStatus.signing)
+    # Even an expert account in a party's organisation sees only the projects it reviews.
     expert = make_user(session, organization=world.owner.organization, role=Role.expert)
-    assert_problem(sign(client, expert, world), 403, "not_project_party")
+    assert_problem(sign(client, expert, world), 404, "project_not_found")
 
 
 @pytest.mark.parametrize("role", ["owner", "performer", "bureau"])

@@ -4,7 +4,7 @@ from app.deps import CurrentUser, ObjectId, Paging, SessionDep
 from app.errors import error_responses
 from app.schemas.bid import AwardRead, BidCreate, BidPage, BidRead, BidRejectBody
 from app.schemas.project import AwardBody
-from app.services import bids
+from app.services import awards, bids
 
 router = APIRouter(tags=["bids"])
 
@@ -87,7 +87,7 @@ def award_bid(
     notice. Exactly one award per challenge, also under concurrent calls; the response has
     `project_id`.
     """
-    bid, project = bids.award_bid(session, staff=user, bid_id=bid_id, terms=body)
+    bid, project = awards.award_bid(session, staff=user, bid_id=bid_id, terms=body)
     return AwardRead.model_validate(
         {**BidRead.model_validate(bid).model_dump(), "project_id": project.id}
     )

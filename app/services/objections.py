@@ -25,7 +25,7 @@ from app.models import (
     User,
 )
 from app.schemas.project import ObjectionCreate, ObjectionResolve
-from app.services import audit, bids
+from app.services import audit, awards
 from app.services.access import is_bureau, require_role
 from app.services.notifications import notify
 from app.services.project_flow import ALL_PARTIES, move, store_publicity_end, tell
@@ -127,7 +127,7 @@ def resolve_objection(
     if outcome is ObjectionStatus.upheld:
         # Before the count goes down: while this objection is open the notice has not ended.
         move(session, project, "revoke", actor=staff, reason=data.reason)
-        restored = bids.revoke_award(session, staff=staff, project=project, reason=data.reason)
+        restored = awards.revoke_award(session, staff=staff, project=project, reason=data.reason)
     _close(session, staff, project, objection, outcome, data.reason)
     if outcome is ObjectionStatus.upheld:
         others = session.scalars(

@@ -26,7 +26,7 @@ from app.models import (
 from app.schemas.project import AwardBody
 from app.services import audit
 from app.services.access import require_party_verified, require_role
-from app.services.bids import OPEN_FOR_DECISIONS, get_bid, move_bid
+from app.services.bids import OPEN_FOR_DECISIONS, get_bid, move_bid, tell_bidder
 from app.services.calendar import working_days_end
 from app.services.notifications import notify
 
@@ -92,6 +92,13 @@ def award_bid(
     for other in others:
         other.status_before_award = other.status  # a revoked award gives it back
         move_bid(session, staff, other, "reject", LIVE_BID_STATUSES, B.rejected, REJECTED_BY_AWARD)
+        tell_bidder(
+            session,
+            staff,
+            other,
+            NotificationKind.bid_rejected,
+            f"榜单“{challenge.title}”已授予其他单位，您的申报未被采纳",
+        )
     settings = get_settings()
     now = db.utcnow()
     project = Project(

@@ -172,7 +172,7 @@ def shortlist_bid(session: Session, *, user: User, bid_id: int) -> Bid:
     """The challenge owner shortlists a submitted bid."""
     bid, challenge = _owner_decision(session, user, bid_id)
     move_bid(session, user, bid, "shortlist", {B.submitted}, B.shortlisted)
-    _tell_bidder(
+    tell_bidder(
         session,
         user,
         bid,
@@ -189,7 +189,7 @@ def reject_bid(session: Session, *, user: User, bid_id: int, reason: str) -> Bid
     move_bid(session, user, bid, "reject", allowed, B.rejected, reason or None)
     because = f"，理由：{reason}" if reason else ""
     message = f"您对榜单“{challenge.title}”的申报未被采纳{because}"
-    _tell_bidder(session, user, bid, NotificationKind.bid_rejected, message)
+    tell_bidder(session, user, bid, NotificationKind.bid_rejected, message)
     return bid
 
 
@@ -202,7 +202,7 @@ def nominate_bid(session: Session, *, user: User, bid_id: int) -> Bid:
     if bid.status in {B.submitted, B.shortlisted} and session.scalar(chosen) is not None:
         raise Conflict("该榜单已有提名的申报", code="already_nominated")
     move_bid(session, user, bid, "nominate", {B.submitted, B.shortlisted}, B.nominated)
-    _tell_bidder(
+    tell_bidder(
         session,
         user,
         bid,
@@ -233,7 +233,7 @@ def _owner_decision(session: Session, user: User, bid_id: int) -> tuple[Bid, Cha
     return bid, challenge
 
 
-def _tell_bidder(
+def tell_bidder(
     session: Session, actor: User, bid: Bid, kind: NotificationKind, message: str
 ) -> None:
     """The bidder's staff hear of the owner's decision on their bid."""

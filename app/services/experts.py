@@ -19,6 +19,7 @@ from app.models import (
     Challenge,
     ChallengeStatus,
     ExpertProfile,
+    NotificationKind,
     Organization,
     OrganizationKind,
     ReviewAssignment,
@@ -30,6 +31,7 @@ from app.security import hash_password, password_weakness
 from app.services import audit
 from app.services.access import is_bureau, require_role
 from app.services.challenges import get_challenge, is_owner
+from app.services.notifications import notify
 
 # Once awarded, withdrawn or cancelled, a challenge takes no more reviewers or criteria.
 REVIEW_OVER = frozenset(
@@ -142,6 +144,15 @@ def assign_reviewer(
     except IntegrityError as exc:  # a concurrent assignment of the same expert
         raise Conflict("该专家已是本榜单的评审专家", code="reviewer_exists") from exc
     _audit(session, staff, assignment, "assign_reviewer", before=None)
+    notify(
+        session,
+        kind=NotificationKind.review_assigned,
+        object_type="challenge",
+        object_id=challenge.id,
+        message=f"您被指派为榜单“{challenge.title}”的评审专家",
+        actor=staff,
+        users=[expert_id],
+    )
     return assignment
 
 

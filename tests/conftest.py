@@ -9,8 +9,7 @@ transaction").
 
 import os
 import secrets
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 # Before the app is imported (app.main builds the app, reading the settings): a key for this
@@ -20,7 +19,7 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -28,6 +27,7 @@ from app.db import get_engine, get_session, get_session_factory, make_engine, mi
 from app.main import create_app
 from app.ratelimit import reset_abuse_limits
 from app.services.match_sync import prepare_kernels, reset_runtimes
+from tests.databases import create_database
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tests load each test's match index themselves, from the test's own database.
@@ -50,35 +50,6 @@ def fresh_settings() -> Iterator[None]:
     """
     yield
     get_settings.cache_clear()
-
-
-def postgres_url() -> str | None:
-    """The PostgreSQL server tests may use: POSTGRES_URL, else a PostgreSQL DATABASE_URL."""
-    for name in ("POSTGRES_URL", "DATABASE_URL"):
-        url = os.environ.get(name, "")
-        if url.startswith("postgresql"):
-            return url
-    return None
-
-
-def create_database(tmp_dir: Path) -> tuple[str, Callable[[], None]]:
-    """A new empty database for this test run, and how to drop it."""
-    base = os.environ.get("DATABASE_URL", "")
-    if base.startswith("postgresql"):
-        name = f"test_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return url, drop
-    path = tmp_dir / f"test-{uuid.uuid4().hex[:8]}.db"
-    return f"sqlite:///{path}", lambda: None
 
 
 @pytest.fixture(scope="session")
@@ -168,3 +139,7 @@ def _clear_caches() -> None:
     reset_abuse_limits()
     get_engine.cache_clear()
     get_session_factory.cache_clear()
+
+
+# The real-server race fixtures, for every test module (they need the helpers above).
+from tests.races import database, server  # noqa: E402, F401

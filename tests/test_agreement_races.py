@@ -23,14 +23,7 @@ from app.models import (
 )
 from tests.factories import headers
 from tests.project_factories import make_world
-from tests.test_concurrent_writes import (  # the fixtures and helpers of the real-server races
-    Call,
-    audited,
-    count,
-    database,  # noqa: F401
-    fire,
-    server,  # noqa: F401
-)
+from tests.races import Call, audited, count, fire
 
 T = TypeVar("T")
 
@@ -41,7 +34,7 @@ def stored(session: Session, model: type[T], object_id: int) -> T:
     return found
 
 
-def test_three_parties_signing_twice_at_once_start_the_project_once(server: str) -> None:  # noqa: F811
+def test_three_parties_signing_twice_at_once_start_the_project_once(server: str) -> None:
     with get_session_factory()() as session:
         world = make_world(session, status=ProjectStatus.signing)
         session.commit()
@@ -65,7 +58,7 @@ def test_three_parties_signing_twice_at_once_start_the_project_once(server: str)
         assert audited(session, "project.start", project_id) == 1
 
 
-def test_two_objections_upheld_at_once_revoke_the_award_once(server: str) -> None:  # noqa: F811
+def test_two_objections_upheld_at_once_revoke_the_award_once(server: str) -> None:
     with get_session_factory()() as session:
         world = make_world(session, status=ProjectStatus.publicity)
         objections = [

@@ -32,7 +32,7 @@ from app.models import (
     Project,
     User,
 )
-from tests.conftest import create_database, postgres_url
+from tests.databases import create_database, postgres_url
 from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
 
 pytestmark = [

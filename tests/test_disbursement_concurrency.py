@@ -8,77 +8,19 @@ lets every racer read the same sum on PostgreSQL and all ten "succeed" (tried: t
 fails on PostgreSQL; on SQLite writers run one at a time, so both pass there).
 """
 
-import os
-import secrets
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
-from app.config import get_settings
-from app.db import get_engine, get_session_factory, migrate
+from app.db import get_session_factory
 from app.models import AuditEvent, Disbursement, Notification, NotificationKind, Project
-from tests.conftest import create_database, postgres_url
 from tests.factories import headers
 from tests.project_factories import make_world
-from tests.servers import serve
-from tests.test_concurrent_writes import Call, fire
+from tests.races import Call, fire
 
 RACERS = 10
 SHARE = Decimal("90.00")
 AMOUNT = "30.00"
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    get_session_factory.cache_clear()
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    postgres_url() is None, reason="needs PostgreSQL (POSTGRES_URL)"
-                ),
-            ],
-        ),
-    ]
-)
-def server(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """The API in its own process on a fresh, migrated database of the parameter's kind."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("DATABASE_URL", postgres_url() or "")  # a new database beside it
-    else:
-        monkeypatch.delenv("DATABASE_URL", raising=False)  # a SQLite file under tmp_path
-    url, drop = create_database(tmp_path)
-    try:
-        migrate(url)
-        monkeypatch.setenv("DATABASE_URL", url)
-        if not os.environ.get("SECRET_KEY"):  # the server checks the tokens this process signs
-            monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
-        _clear_caches()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMITS": "off",
-            "MATCH_WARMUP": "0",
-        }
-        with serve(env, start_timeout=30, request=request) as served:
-            yield served.url
-    finally:
-        get_engine().dispose()
-        _clear_caches()
-        drop()
 
 
 def test_parallel_disbursements_never_pass_the_government_share(server: str) -> None:

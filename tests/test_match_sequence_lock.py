@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.db import get_engine, get_session_factory, migrate
 from app.models import MatchDocument, MatchState, OrganizationKind, Role
 from app.services import match_sync, matching
-from tests.conftest import create_database, postgres_url
+from tests.databases import create_database, postgres_url
 from tests.factories import make_capability, make_user
 
 pytestmark = [

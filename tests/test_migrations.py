@@ -10,7 +10,7 @@ from sqlalchemy import Engine, inspect, text
 
 import app.models  # noqa: F401 - every table on the metadata
 from app.db import Base, alembic_config, make_engine, migrate
-from tests.conftest import create_database, postgres_url
+from tests.databases import create_database, postgres_url
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(engine: Engine) -> None:

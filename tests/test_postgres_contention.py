@@ -25,7 +25,7 @@ from app.main import create_app
 from app.models import AuditEvent, Capability, OrganizationKind, User
 from app.schemas.offering import CapabilityCreate
 from app.services import offerings
-from tests.conftest import postgres_url
+from tests.databases import postgres_url
 from tests.factories import PROMISES, headers, make_challenge, make_user
 from tests.servers import serve
 

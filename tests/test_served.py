@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.db import make_engine, migrate
 from app.models import Organization
-from tests.conftest import create_database
+from tests.databases import create_database
 from tests.servers import serve
 
 ROOT = Path(__file__).resolve().parents[1]

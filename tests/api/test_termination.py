@@ -1,11 +1,7 @@
 """Termination: the bureau ends any project that has not ended, with a reason; and when
 verdicts and a termination of one project arrive at once, exactly one of them wins."""
 
-import os
-import secrets
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import db
-from app.config import get_settings
-from app.db import get_engine, get_session_factory, migrate
+from app.db import get_session_factory
 from app.models import AuditEvent, Notification, NotificationKind, Project, ProjectStatus
-from tests.conftest import create_database, postgres_url
 from tests.factories import headers
 from tests.problems import assert_problem, auth
 from tests.project_factories import ROLES, World, make_world
-from tests.servers import serve
-from tests.test_concurrent_writes import Call, fire
+from tests.races import Call, fire
 
 API = "/api/v1"
 S = ProjectStatus
@@ -143,60 +136,11 @@ def test_a_termination_needs_a_reason(client: TestClient, session: Session, body
 # Verdicts and a termination at once, through a real server
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    postgres_url() is None, reason="needs PostgreSQL (POSTGRES_URL)"
-                ),
-            ],
-        ),
-    ]
-)
-def served(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """The API in its own process on a fresh database of the parameter's kind; its URL."""
-    if request.param == "postgresql":
-        monkeypatch.setenv("DATABASE_URL", postgres_url() or "")  # a new database beside it
-    else:
-        monkeypatch.delenv("DATABASE_URL", raising=False)  # a SQLite file under tmp_path
-    url, drop = create_database(tmp_path)
-    try:
-        migrate(url)
-        monkeypatch.setenv("DATABASE_URL", url)
-        if not os.environ.get("SECRET_KEY"):  # the server checks the tokens this process signs
-            monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
-        _clear_caches()
-        env = {
-            **os.environ,
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMITS": "off",
-            "MATCH_WARMUP": "0",
-        }
-        with serve(env, start_timeout=30, request=request) as server:
-            yield server.url
-    finally:
-        get_engine().dispose()
-        _clear_caches()
-        drop()
-
-
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    get_session_factory.cache_clear()
-
-
 ENDINGS = {"complete": "completed", "fail": "failed", "terminate": "terminated"}
 PROJECTS = 3
 
 
-def test_pass_fail_and_terminate_at_once_end_the_project_once(served: str) -> None:
+def test_pass_fail_and_terminate_at_once_end_the_project_once(server: str) -> None:
     with get_session_factory()() as session:
         worlds = [make_world(session, status=S.acceptance_requested) for _ in range(PROJECTS)]
         session.commit()
@@ -227,7 +171,7 @@ def test_pass_fail_and_terminate_at_once_end_the_project_once(served: str) -> No
             Call(f"terminate {world.project.id}", "POST", f"{base}/terminate", staff, REASON),
         ]
 
-    answers = fire(served, calls)
+    answers = fire(server, calls)
 
     failures = [(c.kind, a) for c, a in zip(calls, answers, strict=True) if a.status >= 500]
     assert failures == [], failures

@@ -1,5 +1,6 @@
 """A small, realistic demo data set (fictional organisations), loaded through the services."""
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import db
+from app.config import get_settings
 from app.models import (
     Bid,
     Capability,
@@ -53,6 +55,10 @@ from app.services import (
 )
 
 DEMO_PASSWORD = "demo-pass-2026"
+# The walked projects' steps leave about three weeks after each award for the notice and the
+# signatures: a longer notice period (PUBLICITY_DAYS) would overtake them.
+MAX_PUBLICITY_DAYS = 10
+logger = logging.getLogger("app.demo")
 BUREAU_USERNAME = "bureau"
 
 
@@ -739,20 +745,25 @@ def _walk_completed(walker: _Walker, reviewers: list[User]) -> None:
             ),
         )
 
-    walker.at(453, object_to_it, hour=11)
-    walker.at(
-        450,
-        lambda: objections.resolve_objection(
-            session,
-            staff=staff,
-            objection_id=found["objection"].id,
-            data=ObjectionResolve(
-                outcome="dismissed",
-                reason="经核查，两项工作分属不同工序，中标单位申报的业绩真实，异议不成立。",
+    # Two days into the notice; at once with a short notice (PUBLICITY_DAYS), none without one.
+    filed = min(_moment(453, hour=11), project.publicity_ends_at - timedelta(hours=1))
+    if filed > project.created_at:
+        with _clock(session, filed):
+            object_to_it()
+    if found:
+        walker.at(
+            450,
+            lambda: objections.resolve_objection(
+                session,
+                staff=staff,
+                objection_id=found["objection"].id,
+                data=ObjectionResolve(
+                    outcome="dismissed",
+                    reason="经核查，两项工作分属不同工序，中标单位申报的业绩真实，异议不成立。",
+                ),
             ),
-        ),
-        hour=15,
-    )
+            hour=15,
+        )
     walker.sign(project, 440, "lingyuan_steel", "liaoxi_univ", BUREAU_USERNAME)
     first, second, third = walker.milestones(project)
     walker.disburse(project, 425, "48.00", "首期财政资金（任务书签订后拨付 40%）")
@@ -840,7 +851,7 @@ def _walk_live(walker: _Walker) -> None:
     project = walker.publish_and_award(_live_walk(), [])
     walker.sign(project, 85, "grain_food", "north_agri", BUREAU_USERNAME)
     first = walker.milestones(project)[0]
-    walker.disburse(project, 80, "12.00", "首期财政资金（任务书签订后拨付 40%）")
+    walker.disburse(project, 75, "12.00", "首期财政资金（任务书签订后拨付 40%）")
     walker.submit(project, first, 42, "菌株筛选报告与小试发酵记录：粗蛋白含量 29.4%。")
     walker.accept(project, first, 38)
     walker.report(project, 20, "中试发酵罐已安装调试，饲喂试验的试验场已落实。", "31.60")
@@ -875,9 +886,14 @@ def load(session: Session) -> list[tuple[str, str, str]]:
         )
         with _clock(session, _moment(530)):
             reviewers.append(experts.create_expert(session, staff=staff, data=data).user)
-    _walk_completed(walker, reviewers)
-    _walk_failed(walker, reviewers)
-    _walk_live(walker)
+    if get_settings().publicity_days <= MAX_PUBLICITY_DAYS:
+        _walk_completed(walker, reviewers)
+        _walk_failed(walker, reviewers)
+        _walk_live(walker)
+    else:
+        logger.warning(
+            "PUBLICITY_DAYS is over %d: the demo's projects are not walked", MAX_PUBLICITY_DAYS
+        )
     _open_challenges(session, staff, users)
     session.flush()
     return (

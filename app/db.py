@@ -55,6 +55,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def column_now() -> datetime:
+    """`utcnow` looked up at each call: a column default that follows a moved clock."""
+    return utcnow()
+
+
 # The programme's local time, for dates people read (due dates, working days): China has
 # one zone and no daylight saving, so a fixed offset is exact and needs no tz database.
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")

@@ -7,7 +7,7 @@ from typing import TypeVar
 from sqlalchemy import Enum
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, column_now
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -28,5 +28,7 @@ def enum_column(enum: type[E]) -> Enum:
 
 
 class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=column_now, onupdate=column_now
+    )

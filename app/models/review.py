@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, UTCDateTime, column_now
 from app.models.base import Timestamps, enum_column
 from app.models.user import User
 
@@ -28,7 +28,7 @@ class ExpertProfile(Base):
     affiliation_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
 
@@ -91,4 +91,4 @@ class BidReview(Base):
     # a review is in)
     weighted_score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)

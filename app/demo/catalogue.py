@@ -1,23 +1,15 @@
-"""A small, realistic demo data set (fictional organisations), loaded through the services."""
+"""The demo's organisations, and what is open today: challenges, capabilities, results."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from app.db import utcnow
-from app.models import Capability, Organization, OrganizationKind, Result, User
-from app.schemas.bid import BidCreate
-from app.schemas.challenge import ChallengeCreate
+from app.models import (
+    OrganizationKind,
+)
 from app.schemas.offering import CapabilityCreate, ResultCreate
 from app.schemas.organization import (
-    OrganizationCreate,
-    UserCreate,
     credit_code_check_char,
 )
-from app.services import accounts, bids, challenges, offerings
 
 DEMO_PASSWORD = "demo-pass-2026"
 BUREAU_USERNAME = "bureau"
@@ -198,69 +190,3 @@ RESULTS = {
         ),
     ],
 }
-
-
-def is_empty(session: Session) -> bool:
-    """No organisation other than the bureau's yet."""
-    count = session.scalar(
-        select(func.count(Organization.id)).where(Organization.kind != OrganizationKind.bureau)
-    )
-    return not count
-
-
-def load(session: Session) -> list[tuple[str, str, str]]:
-    """Load the demo data; answers the demo sign-ins as (role, username, password)."""
-    staff = accounts.ensure_bureau_user(session, username=BUREAU_USERNAME, password=DEMO_PASSWORD)
-    if staff is None:
-        staff = session.scalars(select(User).where(User.username == BUREAU_USERNAME)).one()
-    users: dict[str, User] = {}
-    for org in ORGS:
-        created, user = accounts.register(
-            session,
-            organization=OrganizationCreate(
-                kind=org.kind, name=org.name, credit_code=org.credit_code, region=org.region
-            ),
-            user=UserCreate(
-                username=org.username, password=DEMO_PASSWORD, display_name=org.display_name
-            ),
-        )
-        if org.verified:
-            accounts.verify_organization(session, staff=staff, organization_id=created.id)
-        users[org.username] = user
-    deadline = utcnow() + timedelta(days=60)
-    published = []
-    for username, items in CHALLENGES.items():
-        for item in items:
-            data = ChallengeCreate.model_validate({**item, "deadline": deadline})
-            challenge = challenges.create_challenge(session, owner=users[username], data=data)
-            challenges.submit(session, user=users[username], challenge_id=challenge.id)
-            challenges.approve(session, staff=staff, challenge_id=challenge.id)
-            published.append(challenge)
-    for username, capabilities in CAPABILITIES.items():
-        for capability in capabilities:
-            offerings.create_offering(session, Capability, owner=users[username], data=capability)
-    for username, results in RESULTS.items():
-        for result in results:
-            offerings.create_offering(session, Result, owner=users[username], data=result)
-    bids.create_bid(
-        session,
-        user=users["materials_inst"],
-        challenge_id=published[1].id,
-        data=BidCreate(
-            approach="基于本院化学气相沉积中试线，优化温度场与气氛，分阶段放大到 200 mm 坩埚。",
-            team="周研究员团队 9 人，其中高级职称 4 人",
-            budget=Decimal("450.00"),
-            duration_months=18,
-            milestones=[
-                {"title": "完成 150 mm 样品", "due_date": (utcnow() + timedelta(days=200)).date()}
-            ],
-            indicators=[
-                {"name": "纯度", "promised": "≥99.995"},
-                {"name": "坩埚直径", "promised": "≥210"},
-            ],
-        ),
-    )
-    session.flush()
-    return [("bureau", BUREAU_USERNAME, DEMO_PASSWORD)] + [
-        (users[o.username].role.value, o.username, DEMO_PASSWORD) for o in ORGS
-    ]

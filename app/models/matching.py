@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, UTCDateTime, column_now
 from app.models.base import NEVER_REUSE_IDS
 
 
@@ -40,7 +40,7 @@ class MatchTerm(Base):
     term: Mapped[str] = mapped_column(String(50), unique=True)
     canonical: Mapped[str | None] = mapped_column(String(50))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
 
 
 class MatchState(Base):

@@ -4,8 +4,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import db
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, column_now
 from app.models.base import enum_column
 
 
@@ -57,6 +56,6 @@ class Notification(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int]
     message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: db.utcnow())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_key: Mapped[str | None] = mapped_column(String(100))

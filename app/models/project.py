@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app import db
-from app.db import Base, UTCDateTime
+from app.db import Base, UTCDateTime, column_now
 from app.models.base import Timestamps, enum_column
 from app.models.user import User
 
@@ -227,7 +227,7 @@ class ProjectSignature(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     party: Mapped[Party] = mapped_column(enum_column(Party))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: db.utcnow())
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
 
 
 class ObjectionStatus(StrEnum):
@@ -362,7 +362,7 @@ class ProgressReport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: db.utcnow())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
     period: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(Text)
     spent: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 万元, spent so far
@@ -380,7 +380,7 @@ class Disbursement(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: db.utcnow())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=column_now)
 
 
 def local_today() -> date:

@@ -70,8 +70,8 @@ def test_the_service_imports_no_dev_only_tool() -> None:
 
 def test_the_check_sees_a_requirement_nobody_imports() -> None:
     imported = _top_level_imports(_service_modules())
-    # openpyxl was in the runtime lock with no import anywhere; scikit-learn only in evaluate.
-    assert _unused(["numpy", "openpyxl", "scikit-learn", "pyjwt"], imported) == [
-        "openpyxl",
+    # xlrd is imported nowhere; scikit-learn only in evaluate.
+    assert _unused(["numpy", "xlrd", "scikit-learn", "pyjwt"], imported) == [
+        "xlrd",
         "scikit-learn",
     ]

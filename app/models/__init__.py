@@ -30,6 +30,7 @@ from app.models.review import (
     ReviewAssignment,
     ReviewCriteria,
 )
+from app.models.stats import Target
 from app.models.user import Role, User
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "ReviewCriteria",
     "Role",
     "Sector",
+    "Target",
     "TransferMode",
     "User",
 ]

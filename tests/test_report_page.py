@@ -242,7 +242,8 @@ def test_chinese_text_has_glyphs(tmp_path: Path) -> None:
     different Chinese texts would give identical screenshots. The page's own CSS renders
     "揭榜挂帅" and "统计报表" (local files, no server): their pixels must differ from each
     other and from a blank page. Without fonts-noto-cjk (or another CJK font) this fails; the
-    `fc-list :lang=zh` check names the cause.
+    `fc-list :lang=zh` check names the cause. Checked by hand: with fontconfig limited to
+    DejaVu (FONTCONFIG_FILE), both texts render as four identical boxes, byte for byte.
     """
     fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
     assert fonts.stdout.strip(), "no Chinese font: apt-get install fonts-noto-cjk"

@@ -34,10 +34,10 @@ class ReportFormat(StrEnum):
     xlsx = "xlsx"
 
 
-def _attachment(name: str) -> str:
-    # An ASCII fallback for old clients, and the Chinese name as RFC 5987 `filename*`.
-    ascii_name = name.encode("ascii", "ignore").decode().lstrip("-") or "report"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+def _attachment(period: str, extension: str) -> str:
+    # An ASCII name for old clients, and the Chinese one as RFC 5987 `filename*`.
+    name = quote(f"揭榜挂帅统计报表-{period}.{extension}")
+    return f"attachment; filename=\"report-{period}.{extension}\"; filename*=UTF-8''{name}"
 
 
 @router.get(
@@ -65,12 +65,15 @@ def get_stats_report(
     report = build_report(session, period=parse_period(period), regions=get_settings().regions)
     if format is ReportFormat.json:
         return report
-    name = f"揭榜挂帅统计报表-{period}.{format.value}"
     if format is ReportFormat.csv:
         body, media_type = csv_bytes(ranking_table(report)), CSV_TYPE
     else:
         body, media_type = xlsx_bytes(report_tables(report)), XLSX_TYPE
-    return Response(body, media_type=media_type, headers={"Content-Disposition": _attachment(name)})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": _attachment(period, format.value)},
+    )
 
 
 @router.get(

@@ -179,7 +179,7 @@ def test_csv_is_the_ranking_with_a_bom_and_chinese_headers(
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     disposition = response.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="2026-03.csv"')
+    assert disposition.startswith('attachment; filename="report-2026-03.csv"')
     assert "filename*=UTF-8''%E6%8F%AD%E6%A6%9C" in disposition  # 揭榜...
     assert response.content.startswith(BOM.encode())
     lines = response.content.decode("utf-8-sig").splitlines()

@@ -2,6 +2,9 @@
 #                 serve on $(HOST):$(PORT)
 # make test     - set up .venv with the test tools and run the whole suite
 # make evaluate DATA=dir - the matcher's quality on a BEIR-layout dataset (docs/matching.md)
+# make bench-volume - seed PostgreSQL with 100k challenges (and their bids, projects, audit
+#                 events) and time the list routes over HTTP (docs/performance.md, "Volume");
+#                 BENCH_ARGS="--keep" / "--reuse" / "--help"
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint lock evaluate bench
+.PHONY: run test lint lock evaluate bench bench-volume
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +52,6 @@ evaluate: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m app.matching.bench
+
+bench-volume: $(VENV)/.dev
+	$(BIN)/python scripts/bench_volume.py $(BENCH_ARGS)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 import app.models  # noqa: F401 - registers every table on Base.metadata
 from app.config import get_settings
 from app.db import Base, UTCDateTime, make_engine
+from app.models.base import schema_filter
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -31,6 +32,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, column_now
@@ -46,6 +46,14 @@ class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (
         Index("ix_notification_user", "user_id", "id"),
+        # The unread ones (the list's `unread` filter, the badge's count) without their rows.
+        Index(
+            "ix_notification_unread",
+            "user_id",
+            "id",
+            sqlite_where=text("read_at IS NULL"),
+            postgresql_where=text("read_at IS NULL"),
+        ),
         # Reminders written by a job carry a key, so a second run writes nothing twice.
         Index("uq_notification_reminder", "user_id", "reminder_key", unique=True),
     )

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
-from app.models.base import NEVER_REUSE_IDS, Timestamps, enum_column
+from app.models.base import NEVER_REUSE_IDS, Timestamps, enum_column, search_grams_index
 
 
 class Maturity(StrEnum):
@@ -33,12 +33,12 @@ class OfferingColumns:
 
 class Capability(OfferingColumns, Timestamps, Base):
     __tablename__ = "capability"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (search_grams_index("capability"), NEVER_REUSE_IDS)
 
 
 class Result(OfferingColumns, Timestamps, Base):
     __tablename__ = "result"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (search_grams_index("result"), NEVER_REUSE_IDS)
 
     maturity: Mapped[Maturity] = mapped_column(enum_column(Maturity))
     transfer_mode: Mapped[TransferMode] = mapped_column(enum_column(TransferMode))

@@ -32,6 +32,7 @@ from app.services.access import (
     same_organization,
 )
 from app.services.notifications import notify
+from app.services.search import text_contains
 
 S = ChallengeStatus
 EDITABLE = frozenset({S.draft, S.returned})
@@ -120,12 +121,7 @@ def challenges_query(
     if organization_id is not None:
         stmt = stmt.where(Challenge.organization_id == organization_id)
     if q:
-        stmt = stmt.where(
-            or_(
-                Challenge.title.icontains(q, autoescape=True),
-                Challenge.description.icontains(q, autoescape=True),
-            )
-        )
+        stmt = stmt.where(text_contains(Challenge.title, Challenge.description, q))
     return stmt.order_by(Challenge.id.desc())
 
 

@@ -10,6 +10,7 @@ from app.models import Capability, Organization, OrganizationStatus, Result, Rol
 from app.schemas.offering import CapabilityCreate, CapabilityUpdate
 from app.services import audit
 from app.services.access import is_bureau, require_role, require_verified
+from app.services.search import text_contains
 
 Offering = TypeVar("Offering", Capability, Result)
 RESEARCH_ROLES = (Role.university, Role.institute)
@@ -38,12 +39,7 @@ def offerings_query(
     if organization_id is not None:
         stmt = stmt.where(model.organization_id == organization_id)
     if q:
-        stmt = stmt.where(
-            or_(
-                model.title.icontains(q, autoescape=True),
-                model.description.icontains(q, autoescape=True),
-            )
-        )
+        stmt = stmt.where(text_contains(model.title, model.description, q))
     return stmt.order_by(model.id.desc())
 
 

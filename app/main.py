@@ -39,6 +39,7 @@ from app.routers import (
     organizations,
     projects,
     reviews,
+    stats,
 )
 from app.services import match_sync
 
@@ -59,6 +60,7 @@ TAGS = [
     {"name": "objections", "description": "公示期异议与科技局处理"},
     {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
     {"name": "notifications", "description": "通知与近期到期事项"},
+    {"name": "stats", "description": "统计：年度目标任务与汇总"},
     {"name": "audit", "description": "审计日志"},
     {"name": "health", "description": "运行状态"},
 ]
@@ -136,6 +138,7 @@ def create_app() -> FastAPI:
         acceptance.router,
         audit.router,
         matching.router,
+        stats.router,
     ):
         api.include_router(router)
     app.include_router(api)

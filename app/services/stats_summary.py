@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import db
 from app.config import get_settings
@@ -101,9 +101,10 @@ class Scope:
         if self.owner_id is not None:
             stmt = stmt.where(Challenge.organization_id == self.owner_id)
         if self.performer_id is not None:
+            own = aliased(Bid)  # the summary's own queries may join Bid as well
             stmt = stmt.where(
                 exists().where(
-                    Bid.challenge_id == Challenge.id, Bid.organization_id == self.performer_id
+                    own.challenge_id == Challenge.id, own.organization_id == self.performer_id
                 )
             )
         return stmt

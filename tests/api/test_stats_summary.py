@@ -33,8 +33,7 @@ from tests.factories import make_bid, make_challenge, make_user
 from tests.problems import assert_problem, auth
 
 API = "/api/v1"
-A, I, S = Sector.agriculture, Sector.industry, Sector.services
-CS, BS, PS = ChallengeStatus, BidStatus, ProjectStatus
+AGRI, INDUSTRY, SERVICES = Sector.agriculture, Sector.industry, Sector.services
 
 
 def at(text: str) -> datetime:
@@ -103,7 +102,7 @@ def project(
         government_funding=Decimal(budget) / 2,
         status=status,
         publicity_ends_at=db.utcnow() + timedelta(days=30)
-        if status is PS.publicity
+        if status is ProjectStatus.publicity
         else at(awarded) + timedelta(days=7),
         indicators=[],
         started_at=at(started) if started else None,
@@ -126,59 +125,89 @@ def data(session: Session) -> Data:
     u2 = make_user(session, kind=OrganizationKind.institute)
     c = {
         # published 2025-02-01 04:00 China: February
-        "c1": challenge(session, e1, I, "211302", "2025-01-31T20:00", CS.published, budget="120.5"),
-        "c2": challenge(session, e1, A, "211303", "2025-03-10T00:00", CS.awarded),
-        "c3": challenge(session, e2, S, "211321", "2025-03-20T00:00", CS.closed),
-        "c4": challenge(session, e2, I, "211302", None, CS.draft, created="2025-05-01T00:00"),
+        "c1": challenge(
+            session,
+            e1,
+            INDUSTRY,
+            "211302",
+            "2025-01-31T20:00",
+            ChallengeStatus.published,
+            budget="120.5",
+        ),
+        "c2": challenge(session, e1, AGRI, "211303", "2025-03-10T00:00", ChallengeStatus.awarded),
+        "c3": challenge(
+            session, e2, SERVICES, "211321", "2025-03-20T00:00", ChallengeStatus.closed
+        ),
+        "c4": challenge(
+            session, e2, INDUSTRY, "211302", None, ChallengeStatus.draft, created="2025-05-01T00:00"
+        ),
         # published 2025-01-01 07:00 China: January 2025; its deadline has passed: closed
         "c5": challenge(
-            session, e1, I, "211302", "2024-12-31T23:00", CS.published, deadline="2025-02-01T00:00"
+            session,
+            e1,
+            INDUSTRY,
+            "211302",
+            "2024-12-31T23:00",
+            ChallengeStatus.published,
+            deadline="2025-02-01T00:00",
         ),
-        "c6": challenge(session, e2, I, "211302", "2024-06-01T00:00", CS.closed),  # not 2025
-        "c7": challenge(session, e1, I, "211302", "2025-02-01T00:00", CS.awarded),
-        "c8": challenge(session, e2, I, "211321", "2025-06-01T00:00", CS.awarded),
-        "c9": challenge(session, e2, S, "211322", "2025-06-01T00:00", CS.awarded),
-        "c10": challenge(session, e1, A, "211302", "2025-01-01T00:00", CS.closed),
-        "c11": challenge(session, e2, I, "211302", "2025-08-01T00:00", CS.awarded),
-        "c12": challenge(session, e1, I, "211302", "2025-12-01T00:00", CS.awarded),
+        "c6": challenge(
+            session, e2, INDUSTRY, "211302", "2024-06-01T00:00", ChallengeStatus.closed
+        ),  # not 2025
+        "c7": challenge(
+            session, e1, INDUSTRY, "211302", "2025-02-01T00:00", ChallengeStatus.awarded
+        ),
+        "c8": challenge(
+            session, e2, INDUSTRY, "211321", "2025-06-01T00:00", ChallengeStatus.awarded
+        ),
+        "c9": challenge(
+            session, e2, SERVICES, "211322", "2025-06-01T00:00", ChallengeStatus.awarded
+        ),
+        "c10": challenge(session, e1, AGRI, "211302", "2025-01-01T00:00", ChallengeStatus.closed),
+        "c11": challenge(
+            session, e2, INDUSTRY, "211302", "2025-08-01T00:00", ChallengeStatus.awarded
+        ),
+        "c12": challenge(
+            session, e1, INDUSTRY, "211302", "2025-12-01T00:00", ChallengeStatus.awarded
+        ),
     }
-    bid(session, c["c1"], u1, BS.submitted)
-    bid(session, c["c1"], u2, BS.rejected)
-    b2 = bid(session, c["c2"], u1, BS.awarded)
-    bid(session, c["c2"], u2, BS.rejected)
-    bid(session, c["c3"], u2, BS.shortlisted)
-    b7 = bid(session, c["c7"], u1, BS.awarded)
-    b8 = bid(session, c["c8"], u2, BS.awarded)
-    b9 = bid(session, c["c9"], u1, BS.awarded)
-    b10 = bid(session, c["c10"], u2, BS.shortlisted)  # its award was revoked
-    b11 = bid(session, c["c11"], u1, BS.awarded)
-    b12 = bid(session, c["c12"], u2, BS.awarded)
+    bid(session, c["c1"], u1, BidStatus.submitted)
+    bid(session, c["c1"], u2, BidStatus.rejected)
+    b2 = bid(session, c["c2"], u1, BidStatus.awarded)
+    bid(session, c["c2"], u2, BidStatus.rejected)
+    bid(session, c["c3"], u2, BidStatus.shortlisted)
+    b7 = bid(session, c["c7"], u1, BidStatus.awarded)
+    b8 = bid(session, c["c8"], u2, BidStatus.awarded)
+    b9 = bid(session, c["c9"], u1, BidStatus.awarded)
+    b10 = bid(session, c["c10"], u2, BidStatus.shortlisted)  # its award was revoked
+    b11 = bid(session, c["c11"], u1, BidStatus.awarded)
+    b12 = bid(session, c["c12"], u2, BidStatus.awarded)
     project(
-        session, c["c2"], b2, PS.completed, "2025-04-09T00:00", budget="90",
+        session, c["c2"], b2, ProjectStatus.completed, "2025-04-09T00:00", budget="90",
         started="2025-05-01T00:00", ended="2025-11-05T00:00",
     )  # fmt: skip
     p2 = project(
-        session, c["c7"], b7, PS.in_progress, "2025-02-11T00:00", budget="80",
+        session, c["c7"], b7, ProjectStatus.in_progress, "2025-02-11T00:00", budget="80",
         started="2025-03-01T00:00",
     )  # fmt: skip
     project(
-        session, c["c8"], b8, PS.failed, "2025-07-01T00:00", budget="70",
+        session, c["c8"], b8, ProjectStatus.failed, "2025-07-01T00:00", budget="70",
         started="2025-07-20T00:00", ended="2025-12-20T00:00", failure=FailureKind.tolerated,
     )  # fmt: skip
     project(
-        session, c["c9"], b9, PS.terminated, "2025-06-21T00:00", budget="60",
+        session, c["c9"], b9, ProjectStatus.terminated, "2025-06-21T00:00", budget="60",
         ended="2025-09-01T00:00",
     )  # fmt: skip
     project(
-        session, c["c10"], b10, PS.revoked, "2025-01-11T00:00", budget="50",
+        session, c["c10"], b10, ProjectStatus.revoked, "2025-01-11T00:00", budget="50",
         ended="2025-01-15T00:00",
     )  # fmt: skip
     project(
-        session, c["c11"], b11, PS.failed, "2025-08-11T00:00", budget="40",
+        session, c["c11"], b11, ProjectStatus.failed, "2025-08-11T00:00", budget="40",
         started="2025-09-01T00:00", ended="2025-12-01T00:00", failure=FailureKind.misconduct,
     )  # fmt: skip
     # awarded 2026-01-01 01:00 China: a 2026 award
-    project(session, c["c12"], b12, PS.publicity, "2025-12-31T17:00", budget="30")
+    project(session, c["c12"], b12, ProjectStatus.publicity, "2025-12-31T17:00", budget="30")
     session.add_all(
         [
             Disbursement(
@@ -193,11 +222,11 @@ def data(session: Session) -> Data:
     )  # fmt: skip
     p2.disbursed = Decimal("30")
     targets = [
-        Target(year=2025, sector=I, region="", published=12, awarded=6, completed=2,
+        Target(year=2025, sector=INDUSTRY, region="", published=12, awarded=6, completed=2,
                budget=Decimal("600")),
-        Target(year=2025, sector=A, region="", awarded=4),
-        Target(year=2025, sector=I, region="211302", awarded=2),
-        Target(year=2026, sector=I, region="", awarded=99),
+        Target(year=2025, sector=AGRI, region="", awarded=4),
+        Target(year=2025, sector=INDUSTRY, region="211302", awarded=2),
+        Target(year=2026, sector=INDUSTRY, region="", awarded=99),
     ]  # fmt: skip
     session.add_all(targets)
     session.flush()

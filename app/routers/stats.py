@@ -23,14 +23,14 @@ def put_stats_targets(
 ) -> TargetsRead:
     """Replace the year's targets, the city's and the counties', in one transaction (bureau)."""
     targets = stats.replace_targets(session, staff=staff, year=year, data=body)
-    return TargetsRead(year=year, **targets.model_dump())
+    return TargetsRead.model_validate({"year": year, **targets.model_dump()})
 
 
 @router.get("/targets/{year}", summary="年度目标任务", responses=error_responses(401, 422))
 def get_stats_targets(session: SessionDep, _user: CurrentUser, year: YearPath) -> TargetsRead:
     """The year's targets; empty when none are set (any signed-in user)."""
     targets = stats.get_targets(session, year=year)
-    return TargetsRead(year=year, **targets.model_dump())
+    return TargetsRead.model_validate({"year": year, **targets.model_dump()})
 
 
 @router.get("/summary", summary="统计汇总", responses=error_responses(401, 403, 422))

@@ -56,8 +56,19 @@ class Targets(BaseModel):
     )
 
 
-class TargetsRead(Targets):
+class TargetFiguresRead(BaseModel):
+    published: int
+    awarded: int
+    completed: int
+    budget: Money
+
+
+class TargetsRead(BaseModel):
+    """A year's targets as answered: every figure listed."""
+
     year: int
+    sectors: dict[Sector, TargetFiguresRead]
+    regions: dict[str, dict[Sector, TargetFiguresRead]]
 
 
 class EventCounts(BaseModel):

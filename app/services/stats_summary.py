@@ -57,6 +57,7 @@ from app.schemas.stats import (
 from app.services.stats import CITY, target_rows
 
 RESEARCH_ROLES = frozenset({Role.university, Role.institute})
+S = ProjectStatus
 DAY = 86_400
 BID_BUCKETS = ("0", "1", "2", "3", "4", "5+")
 
@@ -147,24 +148,44 @@ def scope_for(user: User, *, year: int, sector: Sector | None, region: str | Non
     raise Forbidden("专家没有本单位的统计数据", code="role_not_allowed")
 
 
-# A grid is the grouped result of one figure: (sector, region, month) → (count, amount).
-Grid = dict[tuple[Sector, str, int], tuple[int, Decimal]]
+# A grid is the grouped result of one query: (sector, region, month, *by) → (count, amount),
+# `by` being the values of the extra columns it is grouped by (a status, a failure's kind).
+Key = tuple[Any, ...]
+Grid = dict[Key, tuple[int, Decimal]]
+SECTOR, REGION, MONTH, BY = 0, 1, 2, 3
 
 
-def _grid(session: Session, scope: Scope, source: Select[Any], at: Any, amount: Any) -> Grid:
+def _grid(
+    session: Session, scope: Scope, source: Select[Any], at: Any, amount: Any, *by: Any
+) -> Grid:
     """Group the rows of `source` (a Scope select of no columns) by sector, county, month."""
     month = scope.month_of(at)
+    groups = [Challenge.sector, Challenge.region, month, *by]
     stmt = (
-        source.add_columns(
-            Challenge.sector, Challenge.region, month, func.count(), func.sum(amount)
-        )
+        source.add_columns(*groups, func.count(), func.sum(amount))
         .where(scope.in_year(at))
-        .group_by(Challenge.sector, Challenge.region, month)
+        .group_by(*groups)
     )
-    return {
-        (Sector(sector), region, int(m)): (int(n), Decimal(total or 0))
-        for sector, region, m, n, total in session.execute(stmt)
-    }
+    grid: Grid = {}
+    for row in session.execute(stmt):
+        *key, n, total = row
+        key[SECTOR] = Sector(key[SECTOR])
+        key[BY:] = [None if value is None else str(value) for value in key[BY:]]
+        grid[tuple(key)] = (int(n), Decimal(total or 0))
+    return grid
+
+
+def _where(grid: Grid, position: int, *values: str) -> Grid:
+    """The cells whose `by` value at `position` is one of `values`."""
+    return {key: cell for key, cell in grid.items() if key[position] in values}
+
+
+def _tally(grid: Grid, position: int) -> dict[str, int]:
+    """Counts by the key's value at `position`."""
+    tally: dict[str, int] = {}
+    for key, (n, _amount) in grid.items():
+        tally[key[position]] = tally.get(key[position], 0) + n
+    return tally
 
 
 def _counts(scope: Scope, grid: Grid) -> EventCounts:
@@ -172,17 +193,13 @@ def _counts(scope: Scope, grid: Grid) -> EventCounts:
     by_sector = dict.fromkeys(Sector, 0)
     by_region = dict.fromkeys(regions, 0)
     by_month = {f"{scope.year}-{m:02d}": 0 for m in range(1, 13)}
-    for (sector, region, month), (n, _amount) in grid.items():
-        by_sector[sector] += n
-        by_region[region] = by_region.get(region, 0) + n
-        by_month[f"{scope.year}-{month:02d}"] += n
+    for key, (n, _amount) in grid.items():
+        by_sector[key[SECTOR]] += n
+        by_region[key[REGION]] = by_region.get(key[REGION], 0) + n
+        by_month[f"{scope.year}-{key[MONTH]:02d}"] += n
     return EventCounts(
         total=sum(by_sector.values()), by_sector=by_sector, by_region=by_region, by_month=by_month
     )
-
-
-def _by_status(session: Session, stmt: Select[Any], status: Any) -> dict[str, int]:
-    return {str(s): int(n) for s, n in session.execute(stmt.group_by(status))}
 
 
 def _challenge_status(now: datetime) -> ColumnElement[str]:
@@ -210,43 +227,45 @@ def summarise(
 
     challenge_status = _challenge_status(now)
     first_seen = func.coalesce(Challenge.published_at, Challenge.created_at)
-    statuses = _by_status(
-        session,
-        scope.challenges(challenge_status, func.count()).where(scope.in_year(first_seen)),
-        challenge_status,
-    )
+    statuses = {
+        str(status): int(n)
+        for status, n in session.execute(
+            scope.challenges(challenge_status, func.count())
+            .where(scope.in_year(first_seen))
+            .group_by(challenge_status)
+        )
+    }
     published = _grid(session, scope, scope.challenges(), Challenge.published_at, Challenge.budget)
     challenges = ChallengeCounts(
         by_status={s: statuses.get(s.value, 0) for s in ChallengeStatus},
         published=_counts(scope, published),
     )
 
-    bid_statuses = _by_status(
-        session,
-        scope.bids(Bid.status, func.count()).where(scope.in_year(Bid.created_at)),
-        Bid.status,
-    )
-    submitted = _grid(session, scope, scope.bids(), Bid.created_at, Bid.budget)
+    submitted = _grid(session, scope, scope.bids(), Bid.created_at, Bid.budget, Bid.status)
+    bid_statuses = _tally(submitted, BY)
     bids = BidCounts(
         by_status={s: bid_statuses.get(s.value, 0) for s in BidStatus},
         submitted=_counts(scope, submitted),
     )
 
-    project_status = _project_status(now)
-    project_statuses = _by_status(
-        session,
-        scope.projects(project_status, func.count()).where(scope.in_year(Project.created_at)),
-        project_status,
+    # Awarded in the year, by current status (revoked included); and ended in the year.
+    of_year = _grid(
+        session, scope, scope.projects(), Project.created_at, Project.budget, _project_status(now)
     )
-    standing = scope.projects().where(Project.status != ProjectStatus.revoked)
-    awarded = _grid(session, scope, standing, Project.created_at, Project.budget)
-    completed = _grid(
+    project_statuses = _tally(of_year, BY)
+    awarded = _where(of_year, BY, *(s.value for s in ProjectStatus if s is not S.revoked))
+    ended = _grid(
         session,
         scope,
-        scope.projects().where(Project.status == ProjectStatus.completed),
+        scope.projects().where(Project.status.in_([S.completed, S.failed, S.terminated])),
         Project.ended_at,
         Project.budget,
+        Project.status,
+        Project.failure_kind,
     )
+    completed = _where(ended, BY, S.completed.value)
+    failed = _where(ended, BY, S.failed.value)
+    kinds = _tally(failed, BY + 1)
     projects = ProjectCounts(
         by_status={s: project_statuses.get(s.value, 0) for s in ProjectStatus},
         awarded=_counts(scope, awarded),
@@ -254,17 +273,11 @@ def summarise(
             scope, _grid(session, scope, scope.projects(), Project.started_at, Project.budget)
         ),
         completed=_counts(scope, completed),
-        failed=_failed(session, scope),
-        terminated=_counts(
-            scope,
-            _grid(
-                session,
-                scope,
-                scope.projects().where(Project.status == ProjectStatus.terminated),
-                Project.ended_at,
-                Project.budget,
-            ),
+        failed=FailedCounts(
+            **_counts(scope, failed).model_dump(),
+            by_kind={k: kinds.get(k.value, 0) for k in FailureKind},
         ),
+        terminated=_counts(scope, _where(ended, BY, S.terminated.value)),
     )
 
     disbursed = session.scalar(
@@ -296,32 +309,16 @@ def _amount(cells: Iterable[tuple[int, Decimal]]) -> Decimal:
     return sum((amount for _n, amount in cells), Decimal(0))
 
 
-def _failed(session: Session, scope: Scope) -> FailedCounts:
-    failed = scope.projects().where(Project.status == ProjectStatus.failed)
-    kinds = {
-        str(kind): int(n)
-        for kind, n in session.execute(
-            failed.add_columns(Project.failure_kind, func.count())
-            .where(scope.in_year(Project.ended_at))
-            .group_by(Project.failure_kind)
-        )
-    }
-    counts = _counts(scope, _grid(session, scope, failed, Project.ended_at, Project.budget))
-    return FailedCounts(
-        **counts.model_dump(), by_kind={k: kinds.get(k.value, 0) for k in FailureKind}
-    )
-
-
 def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
     """Bids received by the year's published challenges, in SQL: per challenge, then bucketed."""
-    on = Bid.challenge_id == Challenge.id
+    # A correlated count per challenge: a few index lookups each (bid.challenge_id), rather
+    # than a join that reads every bid of every year.
+    received = select(func.count(Bid.id)).where(Bid.challenge_id == Challenge.id)
     if scope.performer_id is not None:
-        on = and_(on, Bid.organization_id == scope.performer_id)
+        received = received.where(Bid.organization_id == scope.performer_id)
     per_challenge = (
-        scope.challenges(Challenge.id, func.count(Bid.id).label("n"))
-        .outerjoin(Bid, on)
+        scope.challenges(received.scalar_subquery().label("n"))
         .where(scope.in_year(Challenge.published_at))
-        .group_by(Challenge.id)
         .subquery()
     )
     bucket = case((per_challenge.c.n >= len(BID_BUCKETS) - 1, 5), else_=per_challenge.c.n)
@@ -377,7 +374,11 @@ def _progress(
             continue  # a county's figures cannot be set against the city's target
 
         def actual(grid: Grid, sector: Sector = row.sector, region: str = row.region) -> Any:
-            cells = [v for (s, r, _m), v in grid.items() if s is sector and region in (CITY, r)]
+            cells = [
+                cell
+                for key, cell in grid.items()
+                if key[SECTOR] is sector and region in (CITY, key[REGION])
+            ]
             return sum(n for n, _a in cells), _amount(cells)
 
         budget = actual(awarded)[1]

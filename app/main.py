@@ -40,6 +40,7 @@ from app.routers import (
     projects,
     reports,
     reviews,
+    stats,
 )
 from app.services import match_sync
 
@@ -60,7 +61,7 @@ TAGS = [
     {"name": "objections", "description": "公示期异议与科技局处理"},
     {"name": "matching", "description": "匹配：榜单与能力、成果、单位的双向推荐"},
     {"name": "notifications", "description": "通知与近期到期事项"},
-    {"name": "statistics", "description": "统计：目标、汇总、期间报表与县区排名"},
+    {"name": "statistics", "description": "统计：年度目标、汇总、期间报表与县区排名"},
     {"name": "audit", "description": "审计日志"},
     {"name": "health", "description": "运行状态"},
 ]
@@ -139,6 +140,7 @@ def create_app() -> FastAPI:
         audit.router,
         matching.router,
         reports.router,
+        stats.router,
     ):
         api.include_router(router)
     app.include_router(api)

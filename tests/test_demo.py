@@ -222,3 +222,12 @@ def test_the_demo_users_have_notifications_and_something_upcoming(
     due = [m for m in running["milestones"] if m["status"] == "planned"]
     assert due
     assert datetime.fromisoformat(due[0]["due_date"]).date() > datetime.now(UTC).date()
+
+
+def test_the_demo_ships_the_plans_2026_targets(client: TestClient, token: Any) -> None:
+    targets = _get(client, "/stats/targets/2026", token("lingyuan_steel"))
+    awarded = {sector: t["awarded"] for sector, t in targets["sectors"].items()}
+    assert awarded == {"agriculture": 4, "industry": 6, "services": 2}  # 12 a year, 二（二）6
+    summary = _get(client, "/stats/summary", token("bureau"), year=2026)
+    assert [t["sector"] for t in summary["targets"]] == ["agriculture", "industry", "services"]
+    assert sum(t["awarded"]["target"] for t in summary["targets"]) == 12

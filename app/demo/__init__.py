@@ -19,6 +19,7 @@ from app.demo.catalogue import (
 )
 from app.demo.clock import at_day, clock
 from app.demo.past import EXPERTS
+from app.demo.targets import set_plan_targets
 from app.demo.walker import Walker, walk_completed, walk_failed, walk_live
 from app.models import Capability, Organization, OrganizationKind, Result, User
 from app.schemas.bid import BidCreate
@@ -48,7 +49,7 @@ def load(session: Session) -> list[tuple[str, str, str]]:
 
     The organisations joined about a year and a half ago; two projects of the past are walked
     to their end (`completed`, and `failed` tolerated), one runs now, and three challenges are
-    open for bids today.
+    open for bids today; the bureau has set the city plan's 2026 targets.
     """
     with clock(session, at_day(560)):
         staff, users = _organisations(session)
@@ -73,6 +74,7 @@ def load(session: Session) -> list[tuple[str, str, str]]:
             "PUBLICITY_DAYS is over %d: the demo's projects are not walked", MAX_PUBLICITY_DAYS
         )
     _open_challenges(session, staff, users)
+    set_plan_targets(session, staff)
     session.flush()
     return (
         [("bureau", BUREAU_USERNAME, DEMO_PASSWORD)]

@@ -9,6 +9,7 @@ width (794 px) through a local forwarder that adds the token (tests/bearer_proxy
 Needs `chromium` and `fonts-noto-cjk`.
 """
 
+import argparse
 import os
 import subprocess
 import sys
@@ -28,7 +29,11 @@ SIZE = "794,1900"
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "docs" / "report-2026.png")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "out", nargs="?", type=Path, default=ROOT / "docs" / "report-2026.png", help="the PNG"
+    )
+    out = parser.parse_args().out
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DATA_DIR": tmp, "ENVIRONMENT": "development", "DEMO": "1",
                "MATCH_WARMUP": "0", "RATE_LIMITS": "off"}  # fmt: skip

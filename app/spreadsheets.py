@@ -76,9 +76,10 @@ def xlsx_bytes(tables: Sequence[Table]) -> bytes:
         for row in table.rows:
             # Excel has no time zones: times go in as naive UTC.
             sheet.append([_naive(value) for value in row])
-            for cell in sheet[sheet.max_row]:
-                if cell.data_type == "f":  # text that starts with "=" stays text, not a formula
-                    cell.data_type = "s"
+            for index, value in enumerate(row):
+                if isinstance(value, str) and value.startswith("="):
+                    # Text stays text: openpyxl would store it as a formula for Excel to run.
+                    sheet.cell(row=sheet._current_row, column=index + 1).data_type = "s"
         for index in table.money:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
                 cell.number_format = MONEY_FORMAT

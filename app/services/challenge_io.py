@@ -99,6 +99,7 @@ def export_table(session: Session, *, staff: User, for_csv: bool, **filters: Any
     )
     text = csv_text if for_csv else _same
     rows: list[list[Cell]] = []
+    # In batches: the session holds loaded objects weakly, so only the rows' cells accumulate.
     for challenge, credit_code, name in session.execute(stmt):
         rows.append(
             [
@@ -118,7 +119,6 @@ def export_table(session: Session, *, staff: User, for_csv: bool, **filters: Any
                 challenge.current_status.label,
             ]
         )
-        session.expunge(challenge)  # the export holds rows, not thousands of objects
     budget = HEADERS.index("预算（万元）")
     return Table(title="榜单", headers=HEADERS, rows=rows, money=frozenset({budget}))
 

@@ -5,6 +5,7 @@ import validates every row with `ChallengeCreate` and finds each owner by credit
 it writes anything; one bad cell anywhere and nothing is written.
 """
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ FIELD_HEADERS = {name: header for header, name in COLUMNS.items() if name is not
 # Required in an upload: the fields ChallengeCreate has no default for, and the owner.
 REQUIRED = (*(FIELD_HEADERS[f] for f in ("title", "description", "sector", "budget")),
             FIELD_HEADERS["deadline"], FIELD_HEADERS["region"], CREDIT_CODE)  # fmt: skip
+# What a credit code can be (18 letters and digits); only such text is looked up, so a cell
+# with a NUL (which PostgreSQL refuses in a query) is simply not found.
+_CODE_SHAPE = re.compile(r"[0-9A-Z]{1,18}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_ERRORS = 100  # listed in one answer; the detail says how many there were
 EXPORT_BATCH = 2_000
 
@@ -166,7 +171,7 @@ def import_challenges(
             organization_id=owner_id,
             creator=staff,
             data=parsed,
-            reason=f"科技局导入：{filename[:100]} 第 {number} 行",
+            reason=f"科技局导入：{_CONTROL.sub('', filename)[:100]} 第 {number} 行",
         )
         for number, owner_id, parsed in valid
     ]
@@ -266,7 +271,7 @@ def _message(error: Mapping[str, Any]) -> str:
 
 
 def _owners(session: Session, codes: Sequence[str]) -> dict[str, Organization]:
-    wanted = sorted({_normal(c) for c in codes if c})
+    wanted = sorted({_normal(c) for c in codes if _CODE_SHAPE.fullmatch(_normal(c))})
     found: dict[str, Organization] = {}
     for start in range(0, len(wanted), 500):  # under every database's bound-parameter limit
         chunk = wanted[start : start + 500]

@@ -315,6 +315,7 @@ def test_every_kind_of_bad_cell_is_reported_by_row_and_column_and_nothing_is_wri
         row(owner, **{code: rejected.organization.credit_code or ""}),  # 19
         row(owner, **{code: university.credit_code or ""}),  # 20
         row(owner, 问题描述="", 所属区域=""),  # 21: two problems in one row
+        row(owner, **{code: "91211302\x00MA"}),  # 22: never sent to the database
     ]
     before = count(session)
     found = errors_of(upload(client, staff, csv_bytes(sheet(rows))))
@@ -339,6 +340,7 @@ def test_every_kind_of_bad_cell_is_reported_by_row_and_column_and_nothing_is_wri
         (20, code, "role_not_allowed"),
         (21, "问题描述", "missing"),
         (21, "所属区域", "missing"),
+        (22, code, "unknown_organization"),
     ]
     assert count(session) == before
 
@@ -454,6 +456,19 @@ def test_only_the_bureau_imports(
     answer = upload(client, user, csv_bytes(sheet([row(owner)])))
     assert_problem(answer, 403, "role_not_allowed")
     assert count(session) == before
+
+
+def test_a_file_name_with_control_characters_is_audited_without_them(
+    client: TestClient, session: Session, staff: User, owner: User
+) -> None:
+    answer = upload(client, staff, csv_bytes(sheet([row(owner)])), "a\x00b\x1f.csv")
+    assert answer.status_code == 201, answer.text
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.object_id == answer.json()["ids"][0])
+    ).one()
+    # (httpx sends them percent-encoded; the service takes off any that arrive raw.)
+    assert event.reason is not None
+    assert not any(ord(char) < 0x20 for char in event.reason)
 
 
 def test_anonymous_import_is_401(client: TestClient, session: Session, owner: User) -> None:

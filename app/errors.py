@@ -109,6 +109,8 @@ CODES: dict[str, str] = {
     "funding_over_budget": "政府资助超过申报预算",
     "duplicate_indicator": "验收记录中同一指标出现多次",
     "indicators_not_met": "有指标未达标且未书面说明豁免，不能验收通过",
+    "import_unreadable": "导入文件无法读取：不是 CSV（UTF-8）或 XLSX、为空或行数过多",
+    "import_invalid": "导入文件有错误（缺列或单元格不合规），`errors` 按行、列列出；未导入任何数据",
     # 429
     "rate_limited": "请求过于频繁，按 `Retry-After` 秒后重试",
     "preview_busy": "匹配预览繁忙，按 `Retry-After` 秒后重试",
@@ -126,6 +128,9 @@ class FieldError(BaseModel):
     loc: list[str | int] = Field(description='字段路径，如 ["body", "budget"]')
     msg: str = Field(description="中文说明")
     type: str = Field(description="Pydantic 的错误类型（如 missing），或本 API 的错误码")
+    # Only in the errors of a spreadsheet upload (POST /challenges/import).
+    row: int | None = Field(default=None, description="导入文件的行号（列名行为第 1 行）")
+    column: str | None = Field(default=None, description="导入文件的列名")
 
 
 class Problem(BaseModel):
@@ -213,6 +218,19 @@ class InvalidInput(AppError):
     def __init__(self, detail: str, *, loc: Sequence[str | int], code: str | None = None) -> None:
         super().__init__(detail, code=code)
         self.loc = list(loc)
+
+
+class InvalidRows(AppError):
+    """An upload whose rows break the rules: a 422 listing every problem by row and column."""
+
+    status = 422
+    code = "import_invalid"
+
+    def __init__(
+        self, detail: str, *, errors: Sequence[FieldError], code: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.errors = list(errors)
 
 
 def problem(
@@ -322,6 +340,8 @@ def _answer(exc: AppError) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         errors = [FieldError(loc=exc.loc, msg=exc.detail, type=exc.code)]
         return problem(exc.status, exc.code, exc.detail, errors=errors)
+    if isinstance(exc, InvalidRows):
+        return problem(exc.status, exc.code, exc.detail, errors=exc.errors)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return problem(exc.status, exc.code, exc.detail, headers=headers)
 

@@ -26,6 +26,7 @@ from app.routers import (
     audit,
     auth,
     bids,
+    challenge_io,
     challenges,
     experts,
     funds,
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     for router in (
         auth.router,
         organizations.router,
+        challenge_io.router,  # before challenges: /challenges/export is not an id
         challenges.router,
         offerings.capabilities,
         offerings.results,

@@ -9,11 +9,11 @@ cell as text, or raises `SpreadsheetError` for a file that is neither.
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -26,6 +26,8 @@ PERCENT_FORMAT = "0.0%"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 100_000  # an upload with more data rows is refused
+# An XLSX upload is a zip: what it would unpack to is bounded, so a small file cannot blow up.
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
 
 
 @dataclass
@@ -74,6 +76,10 @@ def xlsx_bytes(tables: Sequence[Table]) -> bytes:
         for row in table.rows:
             # Excel has no time zones: times go in as naive UTC.
             sheet.append([_naive(value) for value in row])
+            for index, value in enumerate(row):
+                if isinstance(value, str) and value.startswith("="):
+                    # Text stays text: openpyxl would store it as a formula for Excel to run.
+                    sheet.cell(row=sheet._current_row, column=index + 1).data_type = "s"
         for index in table.money:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
                 cell.number_format = MONEY_FORMAT
@@ -94,36 +100,70 @@ def _naive(value: Cell) -> Cell:
 
 def read_rows(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:
     """The header row and the data rows of a CSV or XLSX upload, every cell as stripped text."""
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
+    headers, numbered = read_numbered_rows(filename, data)
+    return headers, [row for _, row in numbered]
+
+
+def read_numbered_rows(filename: str, data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """As `read_rows`, each data row with its row number in the sheet (the first row is 1).
+
+    Empty rows are skipped but still counted, so the numbers are the ones Excel shows.
+    """
+    if is_xlsx(filename, data):
         rows = _xlsx_rows(data)
     else:
         rows = _csv_rows(data)
-    rows = [row for row in rows if any(cell for cell in row)]
-    if not rows:
+    numbered = []
+    for number, row in enumerate(rows, start=1):
+        if any(cell for cell in row):
+            numbered.append((number, row))
+            if len(numbered) - 1 > MAX_ROWS:
+                raise SpreadsheetError(f"数据行过多：一次最多导入 {MAX_ROWS} 行")
+    if not numbered:
         raise SpreadsheetError("文件为空：第一行应为列名")
-    if len(rows) - 1 > MAX_ROWS:
-        raise SpreadsheetError(f"数据行过多：一次最多导入 {MAX_ROWS} 行")
-    return rows[0], rows[1:]
+    return numbered[0][1], numbered[1:]
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
+def is_xlsx(filename: str, data: bytes) -> bool:
+    """Whether `read_rows` reads the upload as XLSX (a zip, or so named), else as CSV."""
+    return data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
+
+
+def _csv_rows(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpreadsheetError("CSV 文件须为 UTF-8 编码（Excel：另存为“CSV UTF-8”）") from None
-    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv's size limit, an unclosed quote at the end
+            raise SpreadsheetError(f"CSV 文件第 {reader.line_num} 行无法解析") from exc
+        yield [cell.strip() for cell in row]
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    try:
+        with ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (BadZipFile, OSError, ValueError) as exc:
+        raise SpreadsheetError("无法读取的 XLSX 文件") from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise SpreadsheetError("XLSX 文件解压后过大")
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
+        try:
+            # Lazily: the caller stops at the row limit without reading the rest.
+            for row in book.worksheets[0].iter_rows(values_only=True):
+                yield [_cell_text(cell) for cell in row]
+        finally:
+            book.close()
+    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:
+        # SyntaxError: the XML parsers' ParseError for a damaged sheet.
         raise SpreadsheetError("无法读取的 XLSX 文件") from exc
-    try:
-        sheet = book.worksheets[0]
-        return [[_cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
 
 
 def _cell_text(value: object) -> str:

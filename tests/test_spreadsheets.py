@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from app.spreadsheets import SpreadsheetError, Table, csv_bytes, read_rows, xlsx_bytes
+from app.spreadsheets import (
+    SpreadsheetError,
+    Table,
+    csv_bytes,
+    read_numbered_rows,
+    read_rows,
+    xlsx_bytes,
+)
 
 TABLE = Table(
     title="县区排名",
@@ -58,3 +65,29 @@ def test_what_is_written_reads_back(write: object) -> None:
 def test_unreadable_uploads_are_refused_in_chinese(name: str, data: bytes, message: str) -> None:
     with pytest.raises(SpreadsheetError, match=message):
         read_rows(name, data)
+
+
+def test_text_that_starts_with_an_equals_sign_stays_text_in_xlsx() -> None:
+    table = Table(title="榜单", headers=["标题"], rows=[['=HYPERLINK("http://x")']])
+    book = load_workbook(io.BytesIO(xlsx_bytes([table])))
+    cell = book.worksheets[0]["A2"]
+    assert cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize(("name", "write"), [("a.csv", csv_bytes), ("a.xlsx", None)])
+def test_numbered_rows_count_the_blank_ones(name: str, write: object) -> None:
+    table = Table(title="t", headers=["a"], rows=[["1"], [None], ["2"]])
+    data = csv_bytes(table) if write is csv_bytes else xlsx_bytes([table])
+    assert read_numbered_rows(name, data) == (["a"], [(2, ["1"]), (4, ["2"])])
+
+
+def test_a_zip_that_would_unpack_too_large_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.spreadsheets.MAX_XLSX_UNPACKED", 1000)
+    with pytest.raises(SpreadsheetError, match="过大"):
+        read_rows("a.xlsx", xlsx_bytes([TABLE]))
+
+
+def test_a_csv_field_over_the_csv_limit_is_refused_not_a_crash() -> None:
+    with pytest.raises(SpreadsheetError, match="无法解析"):
+        read_rows("a.csv", b'a\n"' + b"x" * 200_000 + b'"\n')

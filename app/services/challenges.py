@@ -129,23 +129,40 @@ def create_challenge(session: Session, *, owner: User, data: ChallengeCreate) ->
     """A verified enterprise drafts a challenge."""
     require_role(owner, Role.enterprise)
     require_verified(owner)
+    return add_draft(session, organization_id=owner.organization_id, creator=owner, data=data)
+
+
+def add_draft(
+    session: Session,
+    *,
+    organization_id: int,
+    creator: User,
+    data: ChallengeCreate,
+    reason: str | None = None,
+) -> Challenge:
+    """A new draft of the organisation's, audited as created by `creator` (checks: the caller's).
+
+    The owner creating its own, or the bureau importing one for a verified enterprise; the
+    flush writes its match document too, so it is matchable like any other.
+    """
     challenge = Challenge(
         **data.model_dump(mode="python", exclude={"indicators"}),
         indicators=[i.model_dump() for i in data.indicators],
-        organization_id=owner.organization_id,
-        created_by_id=owner.id,
+        organization_id=organization_id,
+        created_by_id=creator.id,
         status=S.draft,
     )
     session.add(challenge)
     session.flush()
     audit.record_transition(
         session,
-        actor=owner,
+        actor=creator,
         object_type="challenge",
         object_id=challenge.id,
         action="create",
         before=None,
         after=S.draft.value,
+        reason=reason,
     )
     return challenge
 

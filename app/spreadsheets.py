@@ -2,7 +2,8 @@
 
 A `Table` is a title, Chinese column headers and rows of plain values (str, int, Decimal,
 date, None). Writing: `csv_bytes` (one table; Excel reads UTF-8 only with the BOM) and
-`xlsx_bytes` (a sheet per table, numbers as numbers, money with two decimals). Reading:
+`xlsx_bytes` (a sheet per table, numbers as numbers, money with two decimals; written by
+app/xlsx_writer.py, openpyxl being too slow for a year's report). Reading:
 `read_rows` answers the header row and the data rows of an uploaded CSV or XLSX file, every
 cell as text, or raises `SpreadsheetError` for a file that is neither.
 """
@@ -15,14 +16,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from zipfile import BadZipFile, ZipFile
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+
+from app.xlsx_writer import MONEY_FORMAT as MONEY_FORMAT
+from app.xlsx_writer import PERCENT_FORMAT as PERCENT_FORMAT
+from app.xlsx_writer import Sheet, workbook_bytes
 
 Cell = str | int | float | Decimal | date | datetime | None
 BOM = "\ufeff"
-MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.0%"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 100_000  # an upload with more data rows is refused
@@ -64,38 +66,20 @@ def csv_bytes(table: Table) -> bytes:
 
 
 def xlsx_bytes(tables: Sequence[Table]) -> bytes:
-    """A workbook with one sheet per table: bold headers, numbers as numbers."""
-    book = Workbook()
-    if book.active is not None:
-        book.remove(book.active)  # the empty default sheet
-    for table in tables:
-        sheet = book.create_sheet(table.title[:31])
-        sheet.append(table.headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            # Excel has no time zones: times go in as naive UTC.
-            sheet.append([_naive(value) for value in row])
-            for index, value in enumerate(row):
-                if isinstance(value, str) and value.startswith("="):
-                    # Text stays text: openpyxl would store it as a formula for Excel to run.
-                    sheet.cell(row=sheet._current_row, column=index + 1).data_type = "s"
-        for index in table.money:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-                cell.number_format = MONEY_FORMAT
-        for index in table.percent:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-                cell.number_format = PERCENT_FORMAT
-        for index, header in enumerate(table.headers):
-            letter = sheet.cell(row=1, column=index + 1).column_letter
-            sheet.column_dimensions[letter].width = max(10, 2 * len(header) + 2)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _naive(value: Cell) -> Cell:
-    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+    """A workbook with one sheet per table: bold headers, numbers as numbers, text as text."""
+    return workbook_bytes(
+        [
+            Sheet(
+                title=table.title[:31],
+                headers=table.headers,
+                rows=table.rows,  # Excel has no time zones: times go in as naive UTC
+                money=table.money,
+                percent=table.percent,
+                widths=[max(10, 2 * len(header) + 2) for header in table.headers],
+            )
+            for table in tables
+        ]
+    )
 
 
 def read_rows(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:

@@ -68,6 +68,21 @@ class Challenge(Timestamps, Base):
             postgresql_include=["status", "organization_id", "deadline", "sector", "region"],
         ),
         search_grams_index("challenge"),
+        # The statistics' year of challenges (published in it, or never published), read from
+        # the index alone: what the summary and the reports group, filter and join by.
+        postgresql_index(
+            "ix_challenge_published",
+            "published_at",
+            postgresql_include=[
+                "id",
+                "created_at",
+                "status",
+                "deadline",
+                "sector",
+                "region",
+                "budget",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

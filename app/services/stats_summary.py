@@ -20,7 +20,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app import db
@@ -158,13 +169,15 @@ SECTOR, REGION, MONTH, BY = 0, 1, 2, 3
 def _grid(
     session: Session, scope: Scope, source: Select[Any], at: Any, amount: Any, *by: Any
 ) -> Grid:
-    """Group the rows of `source` (a Scope select of no columns) by sector, county, month."""
+    """Group the rows of `source` (a Scope select of no columns) by sector, county, month.
+
+    `amount` None: no sum (the cells' amounts are 0), which spares a numeric sum per row.
+    """
     month = scope.month_of(at)
     groups = [Challenge.sector, Challenge.region, month, *by]
+    total = literal(0) if amount is None else func.sum(amount)
     stmt = (
-        source.add_columns(*groups, func.count(), func.sum(amount))
-        .where(scope.in_year(at))
-        .group_by(*groups)
+        source.add_columns(*groups, func.count(), total).where(scope.in_year(at)).group_by(*groups)
     )
     grid: Grid = {}
     for row in session.execute(stmt):
@@ -229,14 +242,20 @@ def summarise(
         session.execute(text("SET LOCAL jit = off"))
     now = db.utcnow()
 
-    challenge_status = _challenge_status(now)
-    first_seen = func.coalesce(Challenge.published_at, Challenge.created_at)
+    # The year's challenges: published in it, or never published and created in it. Two
+    # range conditions rather than one on coalesce(published_at, created_at), so that each
+    # is a range of ix_challenge_published (published_at, then its NULLs with created_at).
+    challenge_status = _challenge_status(now).label("status")
+    year_challenges = union_all(
+        scope.challenges(challenge_status).where(scope.in_year(Challenge.published_at)),
+        scope.challenges(challenge_status).where(
+            Challenge.published_at.is_(None), scope.in_year(Challenge.created_at)
+        ),
+    ).subquery()
     statuses = {
         str(status): int(n)
         for status, n in session.execute(
-            scope.challenges(challenge_status, func.count())
-            .where(scope.in_year(first_seen))
-            .group_by(challenge_status)
+            select(year_challenges.c.status, func.count()).group_by(year_challenges.c.status)
         )
     }
     published = _grid(session, scope, scope.challenges(), Challenge.published_at, Challenge.budget)
@@ -245,7 +264,8 @@ def summarise(
         published=_counts(scope, published),
     )
 
-    submitted = _grid(session, scope, scope.bids(), Bid.created_at, Bid.budget, Bid.status)
+    # Counts only: nothing reads the bids' budgets, and the sum cost a numeric per bid.
+    submitted = _grid(session, scope, scope.bids(), Bid.created_at, None, Bid.status)
     bid_statuses = _tally(submitted, BY)
     bids = BidCounts(
         by_status={s: bid_statuses.get(s.value, 0) for s in BidStatus},
@@ -316,13 +336,18 @@ def _amount(cells: Iterable[tuple[int, Decimal]]) -> Decimal:
 def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
     """Bids received by the year's published challenges, in SQL: per challenge, then bucketed."""
     # A correlated count per challenge: a few index lookups each (bid.challenge_id), rather
-    # than a join that reads every bid of every year.
-    received = select(func.count(Bid.id)).where(Bid.challenge_id == Challenge.id)
+    # than a join that reads every bid of every year. count(*), not count(bid.id): the index
+    # alone answers it (an index-only scan), without visiting each bid's row.
+    received = select(func.count()).select_from(Bid).where(Bid.challenge_id == Challenge.id)
     if scope.performer_id is not None:
         received = received.where(Bid.organization_id == scope.performer_id)
+    # OFFSET 0 keeps PostgreSQL from merging this subquery into the outer one, which would
+    # copy the correlated count into each of the three places that read `n` and run it three
+    # times per challenge (docs/performance.md, "The statistics routes").
     per_challenge = (
         scope.challenges(received.scalar_subquery().label("n"))
         .where(scope.in_year(Challenge.published_at))
+        .offset(0)
         .subquery()
     )
     bucket = case((per_challenge.c.n >= len(BID_BUCKETS) - 1, 5), else_=per_challenge.c.n)

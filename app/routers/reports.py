@@ -62,7 +62,12 @@ def get_stats_report(
     format: ReportFormat = ReportFormat.json,
 ) -> Report | Response:
     """The period's new, awarded, overdue and accepted items and the county ranking."""
-    report = build_report(session, period=parse_period(period), regions=get_settings().regions)
+    report = build_report(
+        session,
+        period=parse_period(period),
+        regions=get_settings().regions,
+        items=format is not ReportFormat.csv,  # the CSV is the ranking alone
+    )
     if format is ReportFormat.json:
         return report
     if format is ReportFormat.csv:

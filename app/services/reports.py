@@ -150,8 +150,14 @@ def _live_project() -> ColumnElement[bool]:
     return Project.status != ProjectStatus.revoked
 
 
-def build_report(session: Session, *, period: Period, regions: Sequence[str]) -> Report:
-    """The period's report: totals, the monthly trend, sector progress, ranking and lists."""
+def build_report(
+    session: Session, *, period: Period, regions: Sequence[str], items: bool = True
+) -> Report:
+    """The period's report: totals, the monthly trend, sector progress, ranking and lists.
+
+    `items=False` leaves the lists (awards, accepted, overdue) empty: the CSV shows only the
+    ranking, and a year's lists are tens of thousands of rows to read for nothing.
+    """
     now = db.utcnow()
     cutoff = min(china_midnight(period.ends_before), now)
     months = period.months
@@ -232,9 +238,9 @@ def build_report(session: Session, *, period: Period, regions: Sequence[str]) ->
         ],
         ranking=ranking,
         new_challenges=_new_challenges(published, bids, months),
-        awards=_award_items(session, period),
-        accepted=_accepted_items(session, period),
-        overdue=_overdue_items(session, cutoff),
+        awards=_award_items(session, period) if items else [],
+        accepted=_accepted_items(session, period) if items else [],
+        overdue=_overdue_items(session, cutoff) if items else [],
     )
 
 

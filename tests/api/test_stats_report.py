@@ -9,12 +9,13 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from app.config import get_settings
 from app.models import OrganizationKind, Role, User
 from app.models.challenge import ChallengeStatus, Sector
 from app.models.project import MilestoneStatus, ProjectStatus
 from app.models.stats import Target
 from app.services.report_tables import RANKING_HEADERS
-from app.services.reports import completion
+from app.services.reports import build_report, completion, parse_period
 from app.spreadsheets import BOM, MONEY_FORMAT, PERCENT_FORMAT
 from tests.factories import headers, make_bid, make_challenge, make_user
 from tests.project_factories import make_world
@@ -229,3 +230,19 @@ def test_xlsx_has_a_sheet_per_table_with_numbers_as_numbers(
 def test_completion_caps_each_target_and_ignores_unset_ones() -> None:
     assert completion([3, 0, 0], [2, 0, 4]) == pytest.approx(0.5)  # (1 + 0) / 2
     assert completion([5, 5, 5], [0, 0, 0]) is None
+
+
+def test_a_report_without_items_has_the_same_figures_and_empty_lists(
+    session: Session, data: dict[str, Any]
+) -> None:
+    """What the CSV is made from: every figure, but none of the period's long lists."""
+    period, regions = parse_period("2026-03"), get_settings().regions
+    full = build_report(session, period=period, regions=regions)
+    bare = build_report(session, period=period, regions=regions, items=False)
+    assert full.awards
+    assert full.accepted
+    assert full.overdue
+    assert (bare.awards, bare.accepted, bare.overdue) == ([], [], [])
+    assert bare.model_dump(exclude={"awards", "accepted", "overdue"}) == (
+        full.model_dump(exclude={"awards", "accepted", "overdue"})
+    )

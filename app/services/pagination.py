@@ -21,13 +21,17 @@ def _primary_key(stmt: Select[Any]) -> ColumnElement[Any] | None:
 
 
 def paginate(
-    session: Session, stmt: Select[T], *, limit: int, offset: int
+    session: Session, stmt: Select[T], *, limit: int, offset: int, one_pass: bool = False
 ) -> tuple[Sequence[T], int]:
     """One page of `stmt` (which carries its own stable order) and the total it would return.
 
     For a statement of one entity, the count and the page's offset walk only its ids (which
     an index on the order can give without reading the rows: docs/performance.md, "Volume"),
     and only the page's rows are then loaded, with the statement's own loader options.
+
+    `one_pass`: the page's ids and the total come from one statement (`count(*) OVER ()`),
+    for a filter that is checked row by row (a search text of three or more characters):
+    the matching rows are found once instead of once for the count and again for the page.
     """
     pk = _primary_key(stmt)
     if pk is None:
@@ -35,8 +39,19 @@ def paginate(
         items = session.scalars(stmt.limit(limit).offset(offset)).all()
         return items, total or 0
     ids_stmt = stmt.with_only_columns(pk)
-    total = session.scalar(select(func.count()).select_from(ids_stmt.order_by(None).subquery()))
-    ids = session.scalars(ids_stmt.limit(limit).offset(offset)).all()
+    if one_pass:
+        rows = session.execute(
+            ids_stmt.add_columns(func.count().over()).limit(limit).offset(offset)
+        ).all()
+        ids = [row[0] for row in rows]
+        total = rows[0][1] if rows else None
+    else:
+        ids, total = [], None
+    if total is None:  # not one pass, or an offset past the end (no row to carry the total)
+        count = select(func.count()).select_from(ids_stmt.order_by(None).subquery())
+        total = session.scalar(count)
+        if not one_pass:
+            ids = list(session.scalars(ids_stmt.limit(limit).offset(offset)))
     if not ids:
         return [], total or 0
     items = session.scalars(stmt.where(pk.in_(ids))).all()

@@ -156,7 +156,7 @@ def build_report(
     """The period's report: totals, the monthly trend, sector progress, ranking and lists.
 
     `items=False` leaves the lists (awards, accepted, overdue) empty: the CSV shows only the
-    ranking, and a year's lists are tens of thousands of rows to read for nothing.
+    ranking, and the XLSX reads them as rows (`report_lists`).
     """
     now = db.utcnow()
     cutoff = min(china_midnight(period.ends_before), now)
@@ -188,6 +188,7 @@ def build_report(
             .group_by(Challenge.region)
         ).all()
     )
+    lists = report_lists(session, period=period, cutoff=cutoff) if items else None
     year_to_date = range(1, months[-1] + 1)
     targets = _targets(session, year=period.year)
     ranking = _ranking(
@@ -238,9 +239,9 @@ def build_report(
         ],
         ranking=ranking,
         new_challenges=_new_challenges(published, bids, months),
-        awards=_award_items(session, period) if items else [],
-        accepted=_accepted_items(session, period) if items else [],
-        overdue=_overdue_items(session, cutoff) if items else [],
+        awards=_award_items(lists) if lists else [],
+        accepted=_accepted_items(lists) if lists else [],
+        overdue=_overdue_items(lists) if lists else [],
     )
 
 
@@ -366,10 +367,30 @@ def _window(period: Period) -> tuple[datetime, datetime]:
     return china_midnight(period.starts_on), china_midnight(period.ends_before)
 
 
-def _award_items(session: Session, period: Period) -> list[AwardItem]:
+@dataclass(frozen=True)
+class ReportLists:
+    """The period's lists as database rows, in their items' order (see `report_lists`)."""
+
+    # awards: project id, title, region, sector, awarded at, performer, budget, funding;
+    # accepted: the same with the acceptance's time and the amount disbursed;
+    # overdue: project id, project title, milestone id, milestone title, region, due date.
+    awards: Sequence[Any]
+    accepted: Sequence[Any]
+    overdue: Sequence[Any]
+    today: date  # the day (China time) the overdue items are judged on
+
+
+def report_lists(session: Session, *, period: Period, cutoff: datetime) -> ReportLists:
+    """The period's awards and acceptances and the milestones overdue at `cutoff`, as rows.
+
+    Read through the session's connection (SQLAlchemy Core): a year holds tens of thousands
+    of rows, and the XLSX writes them straight from these tuples (app/services/report_tables.py)
+    without making a validated item of each.
+    """
     start, end = _window(period)
     performer = aliased(Organization)
-    rows = session.execute(
+    connection = session.connection()
+    awards = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -384,27 +405,8 @@ def _award_items(session: Session, period: Period) -> list[AwardItem]:
         .join(performer, performer.id == Project.performer_organization_id)
         .where(_live_project(), Project.created_at >= start, Project.created_at < end)
         .order_by(Project.created_at, Project.id)
-    )
-    return [
-        AwardItem(
-            project_id=pid,
-            title=title,
-            region=region,
-            region_name=region_name(region),
-            sector=sector,
-            awarded_at=at,
-            performer=name,
-            budget=budget,
-            government_funding=funding,
-        )
-        for pid, title, region, sector, at, name, budget, funding in rows
-    ]
-
-
-def _accepted_items(session: Session, period: Period) -> list[AcceptedItem]:
-    start, end = _window(period)
-    performer = aliased(Organization)
-    rows = session.execute(
+    ).all()
+    accepted = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -423,26 +425,8 @@ def _accepted_items(session: Session, period: Period) -> list[AcceptedItem]:
             Project.ended_at < end,
         )
         .order_by(Project.ended_at, Project.id)
-    )
-    return [
-        AcceptedItem(
-            project_id=pid,
-            title=title,
-            region=region,
-            region_name=region_name(region),
-            sector=sector,
-            accepted_at=at,
-            performer=name,
-            budget=budget,
-            disbursed=disbursed,
-        )
-        for pid, title, region, sector, at, name, budget, disbursed in rows
-    ]
-
-
-def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
-    today = cutoff.astimezone(db.CHINA).date()
-    rows = session.execute(
+    ).all()
+    overdue = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -456,7 +440,45 @@ def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
         .join(Challenge, Challenge.id == Project.challenge_id)
         .where(_overdue_at(cutoff))
         .order_by(ProjectMilestone.due_date, ProjectMilestone.id)
-    )
+    ).all()
+    return ReportLists(awards, accepted, overdue, cutoff.astimezone(db.CHINA).date())
+
+
+def _award_items(lists: ReportLists) -> list[AwardItem]:
+    return [
+        AwardItem(
+            project_id=pid,
+            title=title,
+            region=region,
+            region_name=region_name(region),
+            sector=sector,
+            awarded_at=at,
+            performer=name,
+            budget=budget,
+            government_funding=funding,
+        )
+        for pid, title, region, sector, at, name, budget, funding in lists.awards
+    ]
+
+
+def _accepted_items(lists: ReportLists) -> list[AcceptedItem]:
+    return [
+        AcceptedItem(
+            project_id=pid,
+            title=title,
+            region=region,
+            region_name=region_name(region),
+            sector=sector,
+            accepted_at=at,
+            performer=name,
+            budget=budget,
+            disbursed=disbursed,
+        )
+        for pid, title, region, sector, at, name, budget, disbursed in lists.accepted
+    ]
+
+
+def _overdue_items(lists: ReportLists) -> list[OverdueItem]:
     return [
         OverdueItem(
             project_id=pid,
@@ -466,7 +488,7 @@ def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
             region=region,
             region_name=region_name(region),
             due_date=due,
-            days_overdue=(today - due).days,
+            days_overdue=(lists.today - due).days,
         )
-        for pid, ptitle, mid, mtitle, region, due in rows
+        for pid, ptitle, mid, mtitle, region, due in lists.overdue
     ]

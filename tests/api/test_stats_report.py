@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
+from app.db import CHINA
 from app.models import OrganizationKind, Role, User
 from app.models.challenge import ChallengeStatus, Sector
 from app.models.project import MilestoneStatus, ProjectStatus
@@ -246,3 +247,44 @@ def test_a_report_without_items_has_the_same_figures_and_empty_lists(
     assert bare.model_dump(exclude={"awards", "accepted", "overdue"}) == (
         full.model_dump(exclude={"awards", "accepted", "overdue"})
     )
+
+
+def test_xlsx_lists_are_the_json_lists_row_for_row(
+    client: TestClient, bureau: User, data: dict[str, Any]
+) -> None:
+    """The XLSX writes its lists from the database rows, the JSON from items: the same."""
+    body = get(client, bureau, period="2026-03").json()
+    book = load_workbook(io.BytesIO(get(client, bureau, period="2026-03", format="xlsx").content))
+
+    def sheet(title: str) -> list[list[Any]]:
+        return [[c.value for c in row] for row in book[title].iter_rows(min_row=2)]
+
+    def local(instant: str) -> str:
+        return datetime.fromisoformat(instant).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+    labels = {"agriculture": "农业", "industry": "工业", "services": "服务业"}
+    assert sheet("授榜项目") == [
+        [
+            a["project_id"], a["title"], a["region_name"], labels[a["sector"]],
+            local(a["awarded_at"]), a["performer"], float(a["budget"]),
+            float(a["government_funding"]),
+        ]
+        for a in body["awards"]
+    ]  # fmt: skip
+    assert sheet("验收项目") == [
+        [
+            a["project_id"], a["title"], a["region_name"], labels[a["sector"]],
+            local(a["accepted_at"]), a["performer"], float(a["budget"]), float(a["disbursed"]),
+        ]
+        for a in body["accepted"]
+    ]  # fmt: skip
+    assert sheet("逾期事项") == [
+        [
+            o["project_id"], o["project_title"], o["milestone_title"], o["region_name"],
+            datetime.fromisoformat(o["due_date"]), o["days_overdue"],
+        ]
+        for o in body["overdue"]
+    ]  # fmt: skip
+    assert body["awards"]
+    assert body["accepted"]
+    assert body["overdue"]

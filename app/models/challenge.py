@@ -81,6 +81,7 @@ class Challenge(Timestamps, Base):
                 "sector",
                 "region",
                 "budget",
+                "bid_count",
             ],
         ),
     )
@@ -104,6 +105,10 @@ class Challenge(Timestamps, Base):
     )
     status_reason: Mapped[str | None] = mapped_column(Text)  # why it was returned or cancelled
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many bids it has received, whatever their status: raised by one in the transaction
+    # that adds a bid (services.bids.add_bid), under the challenge's row lock that bidding
+    # takes anyway. Bids are never deleted. The statistics read it instead of counting.
+    bid_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organization: Mapped[Organization] = relationship(lazy="raise")
     # The live (not revoked) project of an awarded challenge, so anyone can reach its public

@@ -99,13 +99,15 @@ class Scope:
         whens = [(column < bounds[m], literal(m)) for m in range(1, 12)]
         return case(*whens, else_=literal(12))
 
-    def filters(self) -> list[ColumnElement[bool]]:
-        """The sector and county filters, on the challenge of every counted row."""
+    def filters(
+        self, sector: Any = Challenge.sector, region: Any = Challenge.region
+    ) -> list[ColumnElement[bool]]:
+        """The sector and county filters, on the challenge's columns (or a bid's copies)."""
         conditions = []
         if self.sector is not None:
-            conditions.append(Challenge.sector == self.sector)
+            conditions.append(sector == self.sector)
         if self.region is not None:
-            conditions.append(Challenge.region == self.region)
+            conditions.append(region == self.region)
         return conditions
 
     def challenges(self, *columns: Any) -> Select[Any]:
@@ -122,14 +124,12 @@ class Scope:
         return stmt
 
     def bids(self, *columns: Any) -> Select[Any]:
-        stmt = (
-            select(*columns)
-            .select_from(Bid)
-            .join(Challenge, Bid.challenge_id == Challenge.id)
-            .where(*self.filters())
-        )
+        """Bids, filtered by the sector and county they carry: no join but the owner's."""
+        stmt = select(*columns).select_from(Bid).where(*self.filters(Bid.sector, Bid.region))
         if self.owner_id is not None:
-            stmt = stmt.where(Challenge.organization_id == self.owner_id)
+            stmt = stmt.join(Challenge, Bid.challenge_id == Challenge.id).where(
+                Challenge.organization_id == self.owner_id
+            )
         if self.performer_id is not None:
             stmt = stmt.where(Bid.organization_id == self.performer_id)
         return stmt
@@ -167,14 +167,21 @@ SECTOR, REGION, MONTH, BY = 0, 1, 2, 3
 
 
 def _grid(
-    session: Session, scope: Scope, source: Select[Any], at: Any, amount: Any, *by: Any
+    session: Session,
+    scope: Scope,
+    source: Select[Any],
+    at: Any,
+    amount: Any,
+    *by: Any,
+    place: tuple[Any, Any] = (Challenge.sector, Challenge.region),
 ) -> Grid:
     """Group the rows of `source` (a Scope select of no columns) by sector, county, month.
 
     `amount` None: no sum (the cells' amounts are 0), which spares a numeric sum per row.
+    `place`: the sector and county columns grouped by (a bid's own copies, for bids).
     """
     month = scope.month_of(at)
-    groups = [Challenge.sector, Challenge.region, month, *by]
+    groups = [*place, month, *by]
     total = literal(0) if amount is None else func.sum(amount)
     stmt = (
         source.add_columns(*groups, func.count(), total).where(scope.in_year(at)).group_by(*groups)
@@ -264,8 +271,17 @@ def summarise(
         published=_counts(scope, published),
     )
 
-    # Counts only: nothing reads the bids' budgets, and the sum cost a numeric per bid.
-    submitted = _grid(session, scope, scope.bids(), Bid.created_at, None, Bid.status)
+    # Counts only: nothing reads the bids' budgets, and the sum cost a numeric per bid. By
+    # the bids' own sector and county: the year's bids alone, from ix_bid_created.
+    submitted = _grid(
+        session,
+        scope,
+        scope.bids(),
+        Bid.created_at,
+        None,
+        Bid.status,
+        place=(Bid.sector, Bid.region),
+    )
     bid_statuses = _tally(submitted, BY)
     bids = BidCounts(
         by_status={s: bid_statuses.get(s.value, 0) for s in BidStatus},
@@ -335,17 +351,24 @@ def _amount(cells: Iterable[tuple[int, Decimal]]) -> Decimal:
 
 def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
     """Bids received by the year's published challenges, in SQL: per challenge, then bucketed."""
-    # A correlated count per challenge: a few index lookups each (bid.challenge_id), rather
-    # than a join that reads every bid of every year. count(*), not count(bid.id): the index
-    # alone answers it (an index-only scan), without visiting each bid's row.
-    received = select(func.count()).select_from(Bid).where(Bid.challenge_id == Challenge.id)
-    if scope.performer_id is not None:
-        received = received.where(Bid.organization_id == scope.performer_id)
+    received: Any
+    if scope.performer_id is None:
+        # The count each challenge keeps (services.bids.add_bid): read with the year's
+        # challenges from ix_challenge_published, no bid visited.
+        received = Challenge.bid_count
+    else:
+        # The organisation's own bids: a few index lookups per challenge it bid on.
+        received = (
+            select(func.count())
+            .select_from(Bid)
+            .where(Bid.challenge_id == Challenge.id, Bid.organization_id == scope.performer_id)
+            .scalar_subquery()
+        )
     # OFFSET 0 keeps PostgreSQL from merging this subquery into the outer one, which would
-    # copy the correlated count into each of the three places that read `n` and run it three
+    # copy a correlated count into each of the three places that read `n` and run it three
     # times per challenge (docs/performance.md, "The statistics routes").
     per_challenge = (
-        scope.challenges(received.scalar_subquery().label("n"))
+        scope.challenges(received.label("n"))
         .where(scope.in_year(Challenge.published_at))
         .offset(0)
         .subquery()

@@ -128,15 +128,22 @@ class Figures:
 
 
 def _grouped(
-    session: Session, stmt: Select[Any], stamp: Any, period: Period, money: Any = None
+    session: Session,
+    stmt: Select[Any],
+    stamp: Any,
+    period: Period,
+    money: Any = None,
+    *,
+    place: tuple[Any, Any] = (Challenge.region, Challenge.sector),
 ) -> Figures:
+    """Counts (and sums of `money`) by county, sector and month; `place`: those columns."""
     start, end = china_midnight(date(period.year, 1, 1)), china_midnight(period.ends_before)
     month = _month_bucket(stamp, period).label("month")
     amount = func.coalesce(func.sum(money), 0) if money is not None else func.count()
     query = (
-        stmt.add_columns(Challenge.region, Challenge.sector, month, func.count(), amount)
+        stmt.add_columns(*place, month, func.count(), amount)
         .where(stamp >= start, stamp < end)
-        .group_by(Challenge.region, Challenge.sector, "month")
+        .group_by(*place, "month")
     )
     figures = Figures({}, {})
     for region, sector, bucket, count, total in session.execute(query):
@@ -168,7 +175,10 @@ def build_report(
         period,
         Challenge.budget,
     )
-    bids = _grouped(session, select().select_from(Bid).join(Challenge), Bid.created_at, period)
+    # By the county and sector each bid carries: the period's bids alone, no join.
+    bids = _grouped(
+        session, select().select_from(Bid), Bid.created_at, period, place=(Bid.region, Bid.sector)
+    )
     awards_stmt = select().select_from(Project).join(Challenge).where(_live_project())
     awarded = _grouped(session, awards_stmt, Project.created_at, period, Project.government_funding)
     completed_stmt = (

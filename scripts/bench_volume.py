@@ -341,12 +341,12 @@ def seed(conn: Connection, scale: float, password_hash: str) -> None:
         INSERT INTO project (id, challenge_id, bid_id, owner_organization_id,
             performer_organization_id, budget, status, created_at, updated_at, title,
             government_funding, disbursed, publicity_ends_at, open_objections, indicators,
-            ip_ownership, started_at, acceptance_requests, failure_kind, ended_at)
+            ip_ownership, started_at, acceptance_requests, failure_kind, ended_at, sector, region)
         SELECT p, ch.id, b.id, ch.organization_id, b.organization_id, b.budget,
                {pick(statuses, _rand("p", 30))}, ch.created_at + interval '30 days',
                ch.created_at + interval '30 days', ch.title, b.budget * 0.3, b.budget * 0.1,
                ch.created_at + interval '37 days', 0, '[]', '归发榜单位所有',
-               ch.created_at + interval '45 days', 0, NULL, NULL
+               ch.created_at + interval '45 days', 0, NULL, NULL, ch.sector, ch.region
         FROM generate_series(1, {n_proj}) AS p
         JOIN challenge ch ON ch.id = p * 5
         JOIN bid b ON b.challenge_id = ch.id AND b.status = 'awarded'

@@ -179,23 +179,26 @@ def build_report(
     bids = _grouped(
         session, select().select_from(Bid), Bid.created_at, period, place=(Bid.region, Bid.sector)
     )
-    awards_stmt = select().select_from(Project).join(Challenge).where(_live_project())
-    awarded = _grouped(session, awards_stmt, Project.created_at, period, Project.government_funding)
-    completed_stmt = (
-        select()
-        .select_from(Project)
-        .join(Challenge)
-        .where(Project.status == ProjectStatus.completed)
+    # Projects by the county and sector they carry (copied at the award): no join either.
+    projects = (Project.region, Project.sector)
+    awards_stmt = select().select_from(Project).where(_live_project())
+    awarded = _grouped(
+        session,
+        awards_stmt,
+        Project.created_at,
+        period,
+        Project.government_funding,
+        place=projects,
     )
-    accepted = _grouped(session, completed_stmt, Project.ended_at, period)
+    completed_stmt = select().select_from(Project).where(Project.status == ProjectStatus.completed)
+    accepted = _grouped(session, completed_stmt, Project.ended_at, period, place=projects)
     overdue_by_region = dict(
         session.execute(
-            select(Challenge.region, func.count())
+            select(Project.region, func.count())
             .select_from(ProjectMilestone)
             .join(Project, Project.id == ProjectMilestone.project_id)
-            .join(Challenge, Challenge.id == Project.challenge_id)
             .where(_overdue_at(cutoff))
-            .group_by(Challenge.region)
+            .group_by(Project.region)
         ).all()
     )
     lists = report_lists(session, period=period, cutoff=cutoff) if items else None

@@ -64,10 +64,10 @@ def data(session: Session) -> dict[str, Any]:
     p1.project.created_at = utc(2026, 3, 15)
     p1.project.ended_at = utc(2026, 3, 20)
     p2 = make_world(session, milestone_dates=(date(2026, 3, 5), date(2027, 6, 1)))
-    p2.challenge.region = "211303"
+    p2.challenge.region = p2.project.region = "211303"  # as copied at the award
     p2.project.created_at = utc(2026, 2, 1)
     p3 = make_world(session, milestone_dates=(date(2026, 3, 1),))
-    p3.challenge.region = "211381"
+    p3.challenge.region = p3.project.region = "211381"  # as copied at the award
     p3.project.created_at = utc(2026, 1, 10)
     p3.milestones[0].status = MilestoneStatus.accepted
     p3.milestones[0].decided_at = utc(2026, 4, 10)

@@ -98,6 +98,8 @@ def project(
         owner_organization_id=item.organization_id,
         performer_organization_id=won.organization_id,
         title=item.title,
+        sector=item.sector,
+        region=item.region,
         budget=Decimal(budget),
         government_funding=Decimal(budget) / 2,
         status=status,

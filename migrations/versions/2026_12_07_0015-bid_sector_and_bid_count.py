@@ -88,11 +88,11 @@ def downgrade() -> None:
         op.execute("SET LOCAL statement_timeout = 0")
         op.drop_index("ix_challenge_published", table_name="challenge")
         op.drop_index("ix_bid_created", table_name="bid")
-    with op.batch_alter_table("challenge") as batch_op:
-        batch_op.drop_column("bid_count")
-    with op.batch_alter_table("bid") as batch_op:
-        batch_op.drop_column("region")
-        batch_op.drop_column("sector")
+    # ALTER TABLE ... DROP COLUMN, not a batch: SQLite (3.35+) drops a plain column in place,
+    # where a rebuild of `bid` or `challenge` would fail on the rows that refer to them.
+    op.drop_column("challenge", "bid_count")
+    op.drop_column("bid", "region")
+    op.drop_column("bid", "sector")
     if postgresql:
         op.create_index(
             "ix_bid_created", "bid", ["created_at"], postgresql_include=["challenge_id", "status"]

@@ -40,6 +40,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("project") as batch_op:
-        batch_op.drop_column("region")
-        batch_op.drop_column("sector")
+    # ALTER TABLE ... DROP COLUMN, not a batch: SQLite (3.35+) drops a plain column in place,
+    # where a rebuild of `project` would fail on the milestones that refer to it.
+    op.drop_column("project", "region")
+    op.drop_column("project", "sector")

@@ -1,9 +1,10 @@
 """The statistics summary of a year (`GET /stats/summary`), aggregated by the database.
 
 Every figure is a GROUP BY over the year's rows, grouped by the challenge's sector and county
-and by the China-time month: the month is a CASE over the twelve month boundaries computed
-here (UTC instants of the 1st, 00:00 UTC+8), so the same SQL runs on SQLite and PostgreSQL and
-the range condition can use an index. Python only adds up those small grouped results
+(bids and projects carry copies of them) and by the China-time month, on boundaries computed
+here (UTC instants of the 1st, 00:00 UTC+8): twelve ranges joined by UNION ALL where an index
+leads with the instant (the year's challenges and bids), else a CASE over the boundaries. The
+same SQL runs on SQLite and PostgreSQL. Python only adds up those small grouped results
 (at most sectors × counties × 12 rows a figure). The two medians are PostgreSQL's
 percentile_cont; SQLite, which has no median, fetches the pairs of instants and takes the
 median in Python.
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     case,
@@ -93,12 +95,6 @@ class Scope:
     def in_year(self, column: Any) -> ColumnElement[bool]:
         bounds = self.months
         return and_(column >= bounds[0], column < bounds[-1])
-
-    def month_of(self, column: Any) -> ColumnElement[int]:
-        """The month (1..12) of an instant already known to fall in the year."""
-        bounds = self.months
-        whens = [(column < bounds[m], literal(m)) for m in range(1, 12)]
-        return case(*whens, else_=literal(12))
 
     def filters(
         self, sector: Any = Challenge.sector, region: Any = Challenge.region
@@ -175,18 +171,37 @@ def _grid(
     amount: Any,
     *by: Any,
     place: tuple[Any, Any] = (Challenge.sector, Challenge.region),
+    indexed: bool = False,
 ) -> Grid:
     """Group the rows of `source` (a Scope select of no columns) by sector, county, month.
 
+    `indexed`: `at` leads an index (PostgreSQL's covering indexes of the year's challenges
+    and bids), so each month is read as its own range of it; else the table is read once.
     `amount` None: no sum (the cells' amounts are 0), which spares a numeric sum per row.
     `place`: the sector and county columns grouped by (a bid's own copies, for bids).
     """
-    month = scope.month_of(at)
-    groups = [*place, month, *by]
+    bounds = scope.months
     total = literal(0) if amount is None else func.sum(amount)
-    stmt = (
-        source.add_columns(*groups, func.count(), total).where(scope.in_year(at)).group_by(*groups)
-    )
+    stmt: Any
+    if indexed:
+        # One range per month, each grouped without the month: a range of the index apiece,
+        # and no CASE over the twelve boundaries for every row (~30% of the year's bids).
+        stmt = union_all(
+            *(
+                source.add_columns(*place, literal(month, Integer), *by, func.count(), total)
+                .where(at >= bounds[month - 1], at < bounds[month])
+                .group_by(*place, *by)
+                for month in range(1, 13)
+            )
+        )
+    else:  # one pass over the table: the month by a CASE over the boundaries
+        whens = [(at < bounds[month], literal(month)) for month in range(1, 12)]
+        groups = [*place, case(*whens, else_=literal(12)), *by]
+        stmt = (
+            source.add_columns(*groups, func.count(), total)
+            .where(scope.in_year(at))
+            .group_by(*groups)
+        )
     grid: Grid = {}
     for row in session.execute(stmt):
         *key, n, total = row
@@ -244,7 +259,9 @@ def summarise(
 ) -> Summary:
     """The year's figures that `user` may see (see the module's docstring)."""
     scope = scope_for(user, year=year, sector=sector, region=region)
-    if session.get_bind().dialect.name == "postgresql":
+    # The covering indexes of the year's challenges and bids are PostgreSQL's alone.
+    indexed = session.get_bind().dialect.name == "postgresql"
+    if indexed:
         # These queries' cost estimates pass jit_above_cost, and compiling them took longer
         # (0.3–0.45 s at the benchmark's volume) than running them: off, for this read only.
         session.execute(text("SET LOCAL jit = off"))
@@ -266,7 +283,14 @@ def summarise(
             select(year_challenges.c.status, func.count()).group_by(year_challenges.c.status)
         )
     }
-    published = _grid(session, scope, scope.challenges(), Challenge.published_at, Challenge.budget)
+    published = _grid(
+        session,
+        scope,
+        scope.challenges(),
+        Challenge.published_at,
+        Challenge.budget,
+        indexed=indexed,
+    )
     challenges = ChallengeCounts(
         by_status={s: statuses.get(s.value, 0) for s in ChallengeStatus},
         published=_counts(scope, published),
@@ -282,6 +306,7 @@ def summarise(
         None,
         Bid.status,
         place=(Bid.sector, Bid.region),
+        indexed=indexed,
     )
     bid_statuses = _tally(submitted, BY)
     bids = BidCounts(

@@ -3,7 +3,7 @@
 A `Table` is a title, Chinese column headers and rows of plain values (str, int, Decimal,
 date, None). Writing: `csv_bytes` (one table; Excel reads UTF-8 only with the BOM) and
 `xlsx_bytes` (a sheet per table, numbers as numbers, money with two decimals; written by
-XlsxWriter, several times faster than openpyxl for a year's report). Reading, with openpyxl:
+XlsxWriter, a maintained library for writing workbooks). Reading, with openpyxl:
 `read_rows` answers the header row and the data rows of an uploaded CSV or XLSX file, every
 cell as text, or raises `SpreadsheetError` for a file that is neither.
 """

@@ -97,9 +97,15 @@ class PageParams:
         self.limit = limit
         self.offset = offset
 
-    def page(self, session: Session, stmt: Select[Any], page: type[P]) -> P:
-        """Run `stmt` for this page and answer it as `page` (a `Page[XRead]`), with the total."""
-        items, total = paginate(session, stmt, limit=self.limit, offset=self.offset)
+    def page(
+        self, session: Session, stmt: Select[Any], page: type[P], *, one_pass: bool = False
+    ) -> P:
+        """Run `stmt` for this page and answer it as `page` (a `Page[XRead]`), with the total.
+
+        `one_pass`: the total and the page's ids in one statement (see `paginate`)."""
+        items, total = paginate(
+            session, stmt, limit=self.limit, offset=self.offset, one_pass=one_pass
+        )
         return page.model_validate(
             {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
         )

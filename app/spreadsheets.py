@@ -2,7 +2,8 @@
 
 A `Table` is a title, Chinese column headers and rows of plain values (str, int, Decimal,
 date, None). Writing: `csv_bytes` (one table; Excel reads UTF-8 only with the BOM) and
-`xlsx_bytes` (a sheet per table, numbers as numbers, money with two decimals). Reading:
+`xlsx_bytes` (a sheet per table, numbers as numbers, money with two decimals; written by
+XlsxWriter, a maintained library for writing workbooks). Reading, with openpyxl:
 `read_rows` answers the header row and the data rows of an uploaded CSV or XLSX file, every
 cell as text, or raises `SpreadsheetError` for a file that is neither.
 """
@@ -15,14 +16,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from zipfile import BadZipFile, ZipFile
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 Cell = str | int | float | Decimal | date | datetime | None
 BOM = "\ufeff"
 MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 100_000  # an upload with more data rows is refused
@@ -64,38 +69,56 @@ def csv_bytes(table: Table) -> bytes:
 
 
 def xlsx_bytes(tables: Sequence[Table]) -> bytes:
-    """A workbook with one sheet per table: bold headers, numbers as numbers."""
-    book = Workbook()
-    if book.active is not None:
-        book.remove(book.active)  # the empty default sheet
-    for table in tables:
-        sheet = book.create_sheet(table.title[:31])
-        sheet.append(table.headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            # Excel has no time zones: times go in as naive UTC.
-            sheet.append([_naive(value) for value in row])
-            for index, value in enumerate(row):
-                if isinstance(value, str) and value.startswith("="):
-                    # Text stays text: openpyxl would store it as a formula for Excel to run.
-                    sheet.cell(row=sheet._current_row, column=index + 1).data_type = "s"
-        for index in table.money:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-                cell.number_format = MONEY_FORMAT
-        for index in table.percent:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-                cell.number_format = PERCENT_FORMAT
-        for index, header in enumerate(table.headers):
-            letter = sheet.cell(row=1, column=index + 1).column_letter
-            sheet.column_dimensions[letter].width = max(10, 2 * len(header) + 2)
+    """A workbook with one sheet per table: bold headers, numbers as numbers, text as text."""
     out = io.BytesIO()
-    book.save(out)
+    # in_memory: no temporary files; text goes in by write_string only, so a cell that
+    # starts with "=" is text, never a formula (write() would make it one).
+    book = Workbook(out, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    money = book.add_format({"num_format": MONEY_FORMAT})
+    percent = book.add_format({"num_format": PERCENT_FORMAT})
+    day = book.add_format({"num_format": DATE_FORMAT})
+    moment = book.add_format({"num_format": DATETIME_FORMAT})
+    for table in tables:
+        sheet = book.add_worksheet(table.title[:31])
+        for index, header in enumerate(table.headers):
+            sheet.set_column(index, index, max(10, 2 * len(header) + 2))
+            sheet.write_string(0, index, header, bold)
+        formats = [
+            money if i in table.money else percent if i in table.percent else None
+            for i in range(len(table.headers))
+        ]
+        write_string, write_number = sheet.write_string, sheet.write_number
+        for row_number, row in enumerate(table.rows, start=1):
+            for column, value in enumerate(row):
+                kind = type(value)
+                if kind is str:
+                    write_string(row_number, column, value)
+                elif value is None:
+                    continue
+                elif kind is int or kind is float or kind is Decimal:
+                    number_format = formats[column] if column < len(formats) else None
+                    number = float(value)  # type: ignore[arg-type]  # one of the three, above
+                    write_number(row_number, column, number, number_format)
+                else:
+                    _write_other(sheet, row_number, column, value, day, moment)
+    book.close()
     return out.getvalue()
 
 
-def _naive(value: Cell) -> Cell:
-    return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+def _write_other(
+    sheet: Worksheet, row: int, column: int, value: Cell, day: Format, moment: Format
+) -> None:
+    if isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, datetime):  # Excel has no time zones: times go in as naive UTC
+        sheet.write_datetime(row, column, value.replace(tzinfo=None), moment)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, column, value, day)
+    elif isinstance(value, str):
+        sheet.write_string(row, column, value)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(row, column, float(value))
 
 
 def read_rows(filename: str, data: bytes) -> tuple[list[str], list[list[str]]]:

@@ -312,7 +312,8 @@ def seed(conn: Connection, scale: float, password_hash: str) -> None:
         "bid",
         f"""
         INSERT INTO bid (id, challenge_id, organization_id, created_by_id, approach, team,
-            budget, duration_months, milestones, status, created_at, updated_at, indicators)
+            budget, duration_months, milestones, status, created_at, updated_at, indicators,
+            sector, region)
         SELECT (c - 1) * {n_bid_per} + k + 1, c, {research}, {research},
                '拟通过' || {pick(how, _rand("c * 5 + k", 20))} || '，'
                  || {pick(want, _rand("c", 21))},
@@ -322,10 +323,13 @@ def seed(conn: Connection, scale: float, password_hash: str) -> None:
                     WHEN k = 4 THEN 'withdrawn' ELSE 'submitted' END,
                {t0} + make_interval(mins => (c::bigint * 700 * 1440 / {n_chal})::int + k * 60),
                {t0} + make_interval(mins => (c::bigint * 700 * 1440 / {n_chal})::int + k * 60),
-               '[]'
-        FROM generate_series(1, {n_chal}) AS c, generate_series(0, {n_bid_per - 1}) AS k
+               '[]', ch.sector, ch.region
+        FROM generate_series(1, {n_chal}) AS c
+        JOIN challenge AS ch ON ch.id = c, generate_series(0, {n_bid_per - 1}) AS k
         """,
     )
+    # What services.bids.add_bid keeps: every challenge has received its bids.
+    conn.execute(text(f"UPDATE challenge SET bid_count = {n_bid_per}"))
     log(f"seeding {n_proj:,} projects with milestones and disbursements")
     statuses = (
         "ARRAY['in_progress','in_progress','in_progress','completed','completed','signing',"
@@ -337,12 +341,12 @@ def seed(conn: Connection, scale: float, password_hash: str) -> None:
         INSERT INTO project (id, challenge_id, bid_id, owner_organization_id,
             performer_organization_id, budget, status, created_at, updated_at, title,
             government_funding, disbursed, publicity_ends_at, open_objections, indicators,
-            ip_ownership, started_at, acceptance_requests, failure_kind, ended_at)
+            ip_ownership, started_at, acceptance_requests, failure_kind, ended_at, sector, region)
         SELECT p, ch.id, b.id, ch.organization_id, b.organization_id, b.budget,
                {pick(statuses, _rand("p", 30))}, ch.created_at + interval '30 days',
                ch.created_at + interval '30 days', ch.title, b.budget * 0.3, b.budget * 0.1,
                ch.created_at + interval '37 days', 0, '[]', '归发榜单位所有',
-               ch.created_at + interval '45 days', 0, NULL, NULL
+               ch.created_at + interval '45 days', 0, NULL, NULL, ch.sector, ch.region
         FROM generate_series(1, {n_proj}) AS p
         JOIN challenge ch ON ch.id = p * 5
         JOIN bid b ON b.challenge_id = ch.id AND b.status = 'awarded'

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.schemas.organization import credit_code_check_char
 from app.security import create_access_token, hash_password
+from app.services.bids import add_bid
 
 PASSWORD = "correct-horse-battery"
 # A bid's promise for make_challenge's one indicator (纯度 ≥99.99 %).
@@ -137,8 +138,7 @@ def make_bid(
         ],
         status=status,
     )
-    session.add(bid)
-    session.flush()
+    add_bid(session, challenge=challenge, bid=bid)
     return bid
 
 

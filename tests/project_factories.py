@@ -100,6 +100,8 @@ def make_world(
         owner_organization_id=owner.organization_id,
         performer_organization_id=performer.organization_id,
         title=challenge.title,
+        sector=challenge.sector,
+        region=challenge.region,
         budget=bid.budget,
         government_funding=government_funding,
         status=status,

@@ -220,6 +220,9 @@ def test_parallel_writes_of_every_kind_never_fail_and_keep_the_invariants(
         bids = session.scalars(select(Bid.id).where(Bid.challenge_id == scene.open_challenge.id))
         for bid_id in bids:
             assert audited(session, "bid.submit", bid_id) == 1
+        # Every challenge's bid count is its bids (raised in each bid's transaction).
+        for challenge in session.scalars(select(Challenge)):
+            assert challenge.bid_count == count(session, Bid, Bid.challenge_id == challenge.id)
         # The award: one project, one award of the bid and of the challenge, the rival rejected.
         assert count(session, Project, Project.challenge_id == scene.award_challenge.id) == 1
         assert audited(session, "project.create") == 1

@@ -80,9 +80,24 @@ def _keeps_an_existing_project(url: str) -> None:
                 "SELECT status, title, government_funding, disbursed, open_objections FROM project"
             )
         ).one()
-    engine.dispose()
     assert (row.status, row.title, row.open_objections) == ("in_progress", "坩埚", 0)
     assert row.government_funding == row.disbursed == 0
+    assert _copies(engine) == (("industry", "211302"), ("industry", "211302"), 1)
+    # Back before the copies and the count, with the rows in place, and up again.
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "5c2f9e7a1d43")
+    migrate(url)
+    assert _copies(engine) == (("industry", "211302"), ("industry", "211302"), 1)
+    engine.dispose()
+
+
+def _copies(engine: Engine) -> tuple[tuple[str, str], tuple[str, str], int]:
+    """The bid's and the project's copies of the challenge's sector and county, its bid count."""
+    with engine.connect() as connection:
+        bid = connection.execute(text("SELECT sector, region FROM bid")).one()
+        project = connection.execute(text("SELECT sector, region FROM project")).one()
+        count = connection.execute(text("SELECT bid_count FROM challenge")).scalar_one()
+    return tuple(bid), tuple(project), count
 
 
 def test_an_existing_project_survives_the_upgrade_on_sqlite(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def pg_database(live_database: str) -> str:
     return live_database
 
 
-def test_connections_carry_the_timeouts_of_the_settings(
+def test_connections_carry_the_timeouts_of_the_settings_and_no_jit(
     pg_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DB_LOCK_TIMEOUT", "0.25")
@@ -64,12 +64,12 @@ def test_connections_carry_the_timeouts_of_the_settings(
         with engine.connect() as connection:
             shown = [
                 connection.execute(text(f"SHOW {name}")).scalar_one()
-                for name in ("lock_timeout", "statement_timeout")
+                for name in ("lock_timeout", "statement_timeout", "jit")
             ]
     finally:
         engine.dispose()
         get_settings.cache_clear()
-    assert shown == ["250ms", "12s"]
+    assert shown == ["250ms", "12s", "off"]
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
             world.project.created_at = datetime(2026, 4, 1, tzinfo=UTC)
             world.project.ended_at = datetime(2026, 6, 1, tzinfo=UTC)
             late = make_world(session, milestone_dates=(date(2026, 3, 1),))
-            late.challenge.region = "211322"
+            late.challenge.region = late.project.region = "211322"  # as copied at the award
             for sector, count in (
                 (Sector.agriculture, 4),
                 (Sector.industry, 6),

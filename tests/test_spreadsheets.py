@@ -1,13 +1,17 @@
 """CSV with a BOM and real XLSX workbooks, written and read back."""
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from app.spreadsheets import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    MONEY_FORMAT,
+    PERCENT_FORMAT,
     SpreadsheetError,
     Table,
     csv_bytes,
@@ -91,3 +95,58 @@ def test_a_zip_that_would_unpack_too_large_is_refused(monkeypatch: pytest.Monkey
 def test_a_csv_field_over_the_csv_limit_is_refused_not_a_crash() -> None:
     with pytest.raises(SpreadsheetError, match="无法解析"):
         read_rows("a.csv", b'a\n"' + b"x" * 200_000 + b'"\n')
+
+
+def test_xlsx_values_keep_their_types_formats_and_column_widths() -> None:
+    table = Table(
+        title="值",
+        headers=["文本", "整数", "金额", "比例", "日期", "时间", "空", "资助金额（万元）"],
+        rows=[
+            [
+                "双塔区",
+                7,
+                Decimal("1E+2"),
+                0.8333,
+                date(2026, 3, 1),
+                datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+                None,
+                True,
+            ],
+            ["", -3, Decimal("1234.50"), None, None, None, None, None],
+        ],
+        money=frozenset({2}),
+        percent=frozenset({3}),
+    )
+    sheet = load_workbook(io.BytesIO(xlsx_bytes([table])))["值"]
+    assert [c.value for c in sheet[1]] == table.headers
+    assert all(c.font.b for c in sheet[1])
+    assert sheet["A2"].value == "双塔区"
+    assert (sheet["B2"].value, sheet["B2"].data_type) == (7, "n")
+    assert (sheet["C2"].value, sheet["C2"].number_format) == (100, MONEY_FORMAT)
+    assert sheet["C3"].value == 1234.5
+    assert sheet["D2"].value == pytest.approx(0.8333)
+    assert sheet["D2"].number_format == PERCENT_FORMAT
+    assert (sheet["E2"].value, sheet["E2"].number_format) == (datetime(2026, 3, 1), DATE_FORMAT)
+    assert sheet["F2"].value == datetime(2026, 3, 1, 12, 30)  # naive UTC
+    assert sheet["F2"].number_format == DATETIME_FORMAT
+    assert sheet["G2"].value is None
+    assert sheet["H2"].value is True
+    assert sheet["B3"].value == -3
+    assert sheet.column_dimensions["A"].width == pytest.approx(10, abs=1)
+    assert sheet.column_dimensions["H"].width == pytest.approx(18, abs=1)
+
+
+def test_xlsx_text_is_kept_escaped_and_never_a_formula() -> None:
+    texts = ['=SUM(A1:A2)&"<b>"', "+1", "  前后有空格 ", "制表\t换行\n", "http://x.cn/a"]
+    book = load_workbook(io.BytesIO(xlsx_bytes([Table("t", ["a"], [[t] for t in texts])])))
+    cells = [book.worksheets[0].cell(row, 1) for row in range(2, 2 + len(texts))]
+    assert [c.data_type for c in cells] == ["s"] * len(texts)
+    assert [c.value for c in cells] == texts
+    assert not book.worksheets[0]._hyperlinks
+
+
+def test_xlsx_sheet_names_and_rows_longer_than_the_headers() -> None:
+    tables = [Table('A&B "<x>"', ["a"], [[1, "x", 3]]), Table("表2", ["a"], [[2]])]
+    book = load_workbook(io.BytesIO(xlsx_bytes(tables)))
+    assert book.sheetnames == ['A&B "<x>"', "表2"]
+    assert [c.value for c in book.worksheets[0][2]] == [1, "x", 3]

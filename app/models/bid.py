@@ -2,12 +2,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
-from app.models.base import Timestamps, enum_column
-from app.models.challenge import Challenge
+from app.models.base import Timestamps, enum_column, postgresql_index
+from app.models.challenge import Challenge, Sector
 
 
 class BidStatus(StrEnum):
@@ -64,11 +64,23 @@ class Bid(Timestamps, Base):
             sqlite_where=text(_CHOSEN),
             postgresql_where=text(_CHOSEN),
         ),
+        # The statistics' year of bids, read from the index alone (docs/performance.md).
+        postgresql_index(
+            "ix_bid_created",
+            "created_at",
+            postgresql_include=["challenge_id", "status", "sector", "region"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenge.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    # The challenge's sector and county, copied when the bid is added (services.bids.add_bid):
+    # they are fixed once a challenge is published (only drafts and returned challenges are
+    # edited), and no bid exists before that. The statistics group bids by them without
+    # joining the challenges.
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector))
+    region: Mapped[str] = mapped_column(String(6))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     approach: Mapped[str] = mapped_column(Text)
     team: Mapped[str] = mapped_column(Text)

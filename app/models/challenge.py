@@ -68,6 +68,22 @@ class Challenge(Timestamps, Base):
             postgresql_include=["status", "organization_id", "deadline", "sector", "region"],
         ),
         search_grams_index("challenge"),
+        # The statistics' year of challenges (published in it, or never published), read from
+        # the index alone: what the summary and the reports group, filter and join by.
+        postgresql_index(
+            "ix_challenge_published",
+            "published_at",
+            postgresql_include=[
+                "id",
+                "created_at",
+                "status",
+                "deadline",
+                "sector",
+                "region",
+                "budget",
+                "bid_count",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +105,10 @@ class Challenge(Timestamps, Base):
     )
     status_reason: Mapped[str | None] = mapped_column(Text)  # why it was returned or cancelled
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many bids it has received, whatever their status: raised by one in the transaction
+    # that adds a bid (services.bids.add_bid), under the challenge's row lock that bidding
+    # takes anyway. Bids are never deleted. The statistics read it instead of counting.
+    bid_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organization: Mapped[Organization] = relationship(lazy="raise")
     # The live (not revoked) project of an awarded challenge, so anyone can reach its public

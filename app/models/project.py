@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app import db
 from app.db import Base, UTCDateTime, column_now
 from app.models.base import Timestamps, enum_column
+from app.models.challenge import Sector
 from app.models.user import User
 
 
@@ -130,6 +131,10 @@ class Project(Timestamps, Base):
         ForeignKey("organization.id"), index=True
     )
     title: Mapped[str] = mapped_column(String(200), default="")  # the challenge's, at the award
+    # The challenge's sector and county, copied at the award (fixed once it was published):
+    # the statistics group and filter projects by them without joining the challenges.
+    sector: Mapped[Sector] = mapped_column(enum_column(Sector))
+    region: Mapped[str] = mapped_column(String(6))
     status: Mapped[ProjectStatus] = mapped_column(
         enum_column(ProjectStatus), default=ProjectStatus.publicity
     )

@@ -23,7 +23,7 @@ from app.schemas.offering import (
     ResultRead,
     ResultUpdate,
 )
-from app.services import offerings
+from app.services import offerings, search
 
 capabilities = APIRouter(prefix="/capabilities", tags=["capabilities"])
 results = APIRouter(prefix="/results", tags=["results"])
@@ -52,7 +52,8 @@ def list_capabilities(
 ) -> CapabilityPage:
     """Capabilities of verified organisations, newest first."""
     stmt = offerings.offerings_query(Capability, viewer, organization_id=organization_id, q=q)
-    return paging.page(session, stmt, CapabilityPage)
+    search.prefer_search_index(session, q)
+    return paging.page(session, stmt, CapabilityPage, one_pass=search.checked_row_by_row(q))
 
 
 @capabilities.get(
@@ -108,7 +109,8 @@ def list_results(
 ) -> ResultPage:
     """Results of verified organisations, newest first."""
     stmt = offerings.offerings_query(Result, viewer, organization_id=organization_id, q=q)
-    return paging.page(session, stmt, ResultPage)
+    search.prefer_search_index(session, q)
+    return paging.page(session, stmt, ResultPage, one_pass=search.checked_row_by_row(q))
 
 
 @results.get("/{result_id}", summary="科技成果详情", responses=error_responses(401, 404, 422))

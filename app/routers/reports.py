@@ -13,7 +13,7 @@ from app.errors import error_responses
 from app.schemas.report import Report
 from app.services.report_page import page_csp, render_report_page
 from app.services.report_tables import ranking_table, report_tables
-from app.services.reports import PERIOD_PATTERN, build_report, parse_period
+from app.services.reports import PERIOD_PATTERN, build_report, parse_period, report_lists
 from app.spreadsheets import CSV_TYPE, XLSX_TYPE, csv_bytes, xlsx_bytes
 
 router = APIRouter(prefix="/stats", tags=["statistics"])
@@ -62,13 +62,17 @@ def get_stats_report(
     format: ReportFormat = ReportFormat.json,
 ) -> Report | Response:
     """The period's new, awarded, overdue and accepted items and the county ranking."""
-    report = build_report(session, period=parse_period(period), regions=get_settings().regions)
+    parsed = parse_period(period)
+    # The CSV is the ranking alone; the XLSX writes its lists from the rows (report_lists).
+    items = format is ReportFormat.json
+    report = build_report(session, period=parsed, regions=get_settings().regions, items=items)
     if format is ReportFormat.json:
         return report
     if format is ReportFormat.csv:
         body, media_type = csv_bytes(ranking_table(report)), CSV_TYPE
     else:
-        body, media_type = xlsx_bytes(report_tables(report)), XLSX_TYPE
+        lists = report_lists(session, period=parsed, cutoff=report.overdue_as_of)
+        body, media_type = xlsx_bytes(report_tables(report, lists)), XLSX_TYPE
     return Response(
         body,
         media_type=media_type,

@@ -107,6 +107,8 @@ def award_bid(
         owner_organization_id=challenge.organization_id,
         performer_organization_id=bid.organization_id,
         title=challenge.title,
+        sector=challenge.sector,
+        region=challenge.region,
         budget=bid.budget,
         government_funding=terms.government_funding,
         ip_ownership=terms.ip_ownership,

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,10 +69,9 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
         created_by_id=user.id,
         status=B.submitted,
     )
-    session.add(bid)
     try:
         with session.begin_nested():
-            session.flush()
+            add_bid(session, challenge=challenge, bid=bid)
     except IntegrityError as exc:  # a concurrent request from the same organisation won
         raise Conflict("本单位已对该榜单提交申报", code="duplicate_bid") from exc
     _audit(session, user, bid, "submit", None)
@@ -90,6 +89,24 @@ def create_bid(session: Session, *, user: User, challenge_id: int, data: BidCrea
         session, actor=user, challenge_id=challenge.id, organization_id=bid.organization_id
     )
     return bid
+
+
+def add_bid(session: Session, *, challenge: Challenge, bid: Bid) -> None:
+    """Store a new bid on `challenge` (locked by the caller), counted on the challenge.
+
+    The bid takes the challenge's sector and county, and the challenge's bid count goes up by
+    one in this transaction.
+    """
+    bid.sector, bid.region = challenge.sector, challenge.region
+    session.add(bid)
+    session.flush()
+    # In SQL, not from the loaded value: exact even if the caller's copy were stale. The
+    # challenge's updated_at is kept: receiving a bid does not edit it.
+    session.execute(
+        update(Challenge)
+        .where(Challenge.id == challenge.id)
+        .values(bid_count=Challenge.bid_count + 1, updated_at=Challenge.updated_at)
+    )
 
 
 def _require_promises(challenge: Challenge, data: BidCreate) -> None:

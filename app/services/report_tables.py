@@ -1,10 +1,15 @@
-"""The period report as spreadsheet tables: the ranking alone for CSV, a sheet each for XLSX."""
+"""The period report as spreadsheet tables: the ranking alone for CSV, a sheet each for XLSX.
+
+The XLSX's lists come straight from the database rows (`report_lists`): a year has tens of
+thousands, and making a validated item of each first cost more than writing them.
+"""
 
 from datetime import datetime
 
 from app import db
+from app.regions import region_name
 from app.schemas.report import Report
-from app.services.reports import SECTOR_LABELS
+from app.services.reports import SECTOR_LABELS, ReportLists
 from app.spreadsheets import Cell, Table
 
 RANKING_HEADERS = [
@@ -47,7 +52,7 @@ def ranking_table(report: Report) -> Table:
     return Table("县区排名", RANKING_HEADERS, rows, money=frozenset({7}), percent=frozenset({8}))
 
 
-def report_tables(report: Report) -> list[Table]:
+def report_tables(report: Report, lists: ReportLists) -> list[Table]:
     """The workbook's sheets: ranking, months, new challenges, awards, overdue, accepted."""
     months = Table(
         "月度趋势",
@@ -88,16 +93,16 @@ def report_tables(report: Report) -> list[Table]:
         ],
         [
             [
-                a.project_id,
-                a.title,
-                a.region_name,
-                SECTOR_LABELS[a.sector],
-                _local(a.awarded_at),
-                a.performer,
-                a.budget,
-                a.government_funding,
+                pid,
+                title,
+                region_name(region),
+                SECTOR_LABELS[sector],
+                _local(at),
+                name,
+                budget,
+                funds,
             ]
-            for a in report.awards
+            for pid, title, region, sector, at, name, budget, funds in lists.awards
         ],
         money=frozenset({6, 7}),
     )
@@ -105,15 +110,8 @@ def report_tables(report: Report) -> list[Table]:
         "逾期事项",
         ["项目编号", "项目名称", "节点", "区域", "计划完成日期", "逾期天数"],
         [
-            [
-                o.project_id,
-                o.project_title,
-                o.milestone_title,
-                o.region_name,
-                o.due_date,
-                o.days_overdue,
-            ]
-            for o in report.overdue
+            [pid, title, milestone, region_name(region), due, (lists.today - due).days]
+            for pid, title, _milestone_id, milestone, region, due in lists.overdue
         ],
     )
     accepted = Table(
@@ -129,17 +127,8 @@ def report_tables(report: Report) -> list[Table]:
             "已拨付（万元）",
         ],
         [
-            [
-                a.project_id,
-                a.title,
-                a.region_name,
-                SECTOR_LABELS[a.sector],
-                _local(a.accepted_at),
-                a.performer,
-                a.budget,
-                a.disbursed,
-            ]
-            for a in report.accepted
+            [pid, title, region_name(region), SECTOR_LABELS[sector], _local(at), name, budget, paid]
+            for pid, title, region, sector, at, name, budget, paid in lists.accepted
         ],
         money=frozenset({6, 7}),
     )

@@ -128,15 +128,22 @@ class Figures:
 
 
 def _grouped(
-    session: Session, stmt: Select[Any], stamp: Any, period: Period, money: Any = None
+    session: Session,
+    stmt: Select[Any],
+    stamp: Any,
+    period: Period,
+    money: Any = None,
+    *,
+    place: tuple[Any, Any] = (Challenge.region, Challenge.sector),
 ) -> Figures:
+    """Counts (and sums of `money`) by county, sector and month; `place`: those columns."""
     start, end = china_midnight(date(period.year, 1, 1)), china_midnight(period.ends_before)
     month = _month_bucket(stamp, period).label("month")
     amount = func.coalesce(func.sum(money), 0) if money is not None else func.count()
     query = (
-        stmt.add_columns(Challenge.region, Challenge.sector, month, func.count(), amount)
+        stmt.add_columns(*place, month, func.count(), amount)
         .where(stamp >= start, stamp < end)
-        .group_by(Challenge.region, Challenge.sector, "month")
+        .group_by(*place, "month")
     )
     figures = Figures({}, {})
     for region, sector, bucket, count, total in session.execute(query):
@@ -150,8 +157,14 @@ def _live_project() -> ColumnElement[bool]:
     return Project.status != ProjectStatus.revoked
 
 
-def build_report(session: Session, *, period: Period, regions: Sequence[str]) -> Report:
-    """The period's report: totals, the monthly trend, sector progress, ranking and lists."""
+def build_report(
+    session: Session, *, period: Period, regions: Sequence[str], items: bool = True
+) -> Report:
+    """The period's report: totals, the monthly trend, sector progress, ranking and lists.
+
+    `items=False` leaves the lists (awards, accepted, overdue) empty: the CSV shows only the
+    ranking, and the XLSX reads them as rows (`report_lists`).
+    """
     now = db.utcnow()
     cutoff = min(china_midnight(period.ends_before), now)
     months = period.months
@@ -162,26 +175,33 @@ def build_report(session: Session, *, period: Period, regions: Sequence[str]) ->
         period,
         Challenge.budget,
     )
-    bids = _grouped(session, select().select_from(Bid).join(Challenge), Bid.created_at, period)
-    awards_stmt = select().select_from(Project).join(Challenge).where(_live_project())
-    awarded = _grouped(session, awards_stmt, Project.created_at, period, Project.government_funding)
-    completed_stmt = (
-        select()
-        .select_from(Project)
-        .join(Challenge)
-        .where(Project.status == ProjectStatus.completed)
+    # By the county and sector each bid carries: the period's bids alone, no join.
+    bids = _grouped(
+        session, select().select_from(Bid), Bid.created_at, period, place=(Bid.region, Bid.sector)
     )
-    accepted = _grouped(session, completed_stmt, Project.ended_at, period)
+    # Projects by the county and sector they carry (copied at the award): no join either.
+    projects = (Project.region, Project.sector)
+    awards_stmt = select().select_from(Project).where(_live_project())
+    awarded = _grouped(
+        session,
+        awards_stmt,
+        Project.created_at,
+        period,
+        Project.government_funding,
+        place=projects,
+    )
+    completed_stmt = select().select_from(Project).where(Project.status == ProjectStatus.completed)
+    accepted = _grouped(session, completed_stmt, Project.ended_at, period, place=projects)
     overdue_by_region = dict(
         session.execute(
-            select(Challenge.region, func.count())
+            select(Project.region, func.count())
             .select_from(ProjectMilestone)
             .join(Project, Project.id == ProjectMilestone.project_id)
-            .join(Challenge, Challenge.id == Project.challenge_id)
             .where(_overdue_at(cutoff))
-            .group_by(Challenge.region)
+            .group_by(Project.region)
         ).all()
     )
+    lists = report_lists(session, period=period, cutoff=cutoff) if items else None
     year_to_date = range(1, months[-1] + 1)
     targets = _targets(session, year=period.year)
     ranking = _ranking(
@@ -232,9 +252,9 @@ def build_report(session: Session, *, period: Period, regions: Sequence[str]) ->
         ],
         ranking=ranking,
         new_challenges=_new_challenges(published, bids, months),
-        awards=_award_items(session, period),
-        accepted=_accepted_items(session, period),
-        overdue=_overdue_items(session, cutoff),
+        awards=_award_items(lists) if lists else [],
+        accepted=_accepted_items(lists) if lists else [],
+        overdue=_overdue_items(lists) if lists else [],
     )
 
 
@@ -360,10 +380,30 @@ def _window(period: Period) -> tuple[datetime, datetime]:
     return china_midnight(period.starts_on), china_midnight(period.ends_before)
 
 
-def _award_items(session: Session, period: Period) -> list[AwardItem]:
+@dataclass(frozen=True)
+class ReportLists:
+    """The period's lists as database rows, in their items' order (see `report_lists`)."""
+
+    # awards: project id, title, region, sector, awarded at, performer, budget, funding;
+    # accepted: the same with the acceptance's time and the amount disbursed;
+    # overdue: project id, project title, milestone id, milestone title, region, due date.
+    awards: Sequence[Any]
+    accepted: Sequence[Any]
+    overdue: Sequence[Any]
+    today: date  # the day (China time) the overdue items are judged on
+
+
+def report_lists(session: Session, *, period: Period, cutoff: datetime) -> ReportLists:
+    """The period's awards and acceptances and the milestones overdue at `cutoff`, as rows.
+
+    Read through the session's connection (SQLAlchemy Core): a year holds tens of thousands
+    of rows, and the XLSX writes them straight from these tuples (app/services/report_tables.py)
+    without making a validated item of each.
+    """
     start, end = _window(period)
     performer = aliased(Organization)
-    rows = session.execute(
+    connection = session.connection()
+    awards = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -378,27 +418,8 @@ def _award_items(session: Session, period: Period) -> list[AwardItem]:
         .join(performer, performer.id == Project.performer_organization_id)
         .where(_live_project(), Project.created_at >= start, Project.created_at < end)
         .order_by(Project.created_at, Project.id)
-    )
-    return [
-        AwardItem(
-            project_id=pid,
-            title=title,
-            region=region,
-            region_name=region_name(region),
-            sector=sector,
-            awarded_at=at,
-            performer=name,
-            budget=budget,
-            government_funding=funding,
-        )
-        for pid, title, region, sector, at, name, budget, funding in rows
-    ]
-
-
-def _accepted_items(session: Session, period: Period) -> list[AcceptedItem]:
-    start, end = _window(period)
-    performer = aliased(Organization)
-    rows = session.execute(
+    ).all()
+    accepted = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -417,26 +438,8 @@ def _accepted_items(session: Session, period: Period) -> list[AcceptedItem]:
             Project.ended_at < end,
         )
         .order_by(Project.ended_at, Project.id)
-    )
-    return [
-        AcceptedItem(
-            project_id=pid,
-            title=title,
-            region=region,
-            region_name=region_name(region),
-            sector=sector,
-            accepted_at=at,
-            performer=name,
-            budget=budget,
-            disbursed=disbursed,
-        )
-        for pid, title, region, sector, at, name, budget, disbursed in rows
-    ]
-
-
-def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
-    today = cutoff.astimezone(db.CHINA).date()
-    rows = session.execute(
+    ).all()
+    overdue = connection.execute(
         select(
             Project.id,
             Project.title,
@@ -450,7 +453,45 @@ def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
         .join(Challenge, Challenge.id == Project.challenge_id)
         .where(_overdue_at(cutoff))
         .order_by(ProjectMilestone.due_date, ProjectMilestone.id)
-    )
+    ).all()
+    return ReportLists(awards, accepted, overdue, cutoff.astimezone(db.CHINA).date())
+
+
+def _award_items(lists: ReportLists) -> list[AwardItem]:
+    return [
+        AwardItem(
+            project_id=pid,
+            title=title,
+            region=region,
+            region_name=region_name(region),
+            sector=sector,
+            awarded_at=at,
+            performer=name,
+            budget=budget,
+            government_funding=funding,
+        )
+        for pid, title, region, sector, at, name, budget, funding in lists.awards
+    ]
+
+
+def _accepted_items(lists: ReportLists) -> list[AcceptedItem]:
+    return [
+        AcceptedItem(
+            project_id=pid,
+            title=title,
+            region=region,
+            region_name=region_name(region),
+            sector=sector,
+            accepted_at=at,
+            performer=name,
+            budget=budget,
+            disbursed=disbursed,
+        )
+        for pid, title, region, sector, at, name, budget, disbursed in lists.accepted
+    ]
+
+
+def _overdue_items(lists: ReportLists) -> list[OverdueItem]:
     return [
         OverdueItem(
             project_id=pid,
@@ -460,7 +501,7 @@ def _overdue_items(session: Session, cutoff: datetime) -> list[OverdueItem]:
             region=region,
             region_name=region_name(region),
             due_date=due,
-            days_overdue=(today - due).days,
+            days_overdue=(lists.today - due).days,
         )
-        for pid, ptitle, mid, mtitle, region, due in rows
+        for pid, ptitle, mid, mtitle, region, due in lists.overdue
     ]

@@ -17,8 +17,9 @@ The index is part of the table: a row written is found by the very next statemen
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, bindparam, func, literal, or_
+from sqlalchemy import ColumnElement, Text, bindparam, func, literal, or_, text
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
@@ -79,3 +80,21 @@ def _compile_grams(element: TextContains, compiler: SQLCompiler, **kw: Any) -> s
     if element.length == 2:
         return f"({compiler.process(indexed, **kw)})"
     return f"({compiler.process(indexed & element.as_like(), **kw)})"
+
+
+def prefer_search_index(session: Session, q: str | None) -> None:
+    """Before a list filtered by `q` on PostgreSQL: no sequential scan for this transaction.
+
+    The planner charges the function's cost (COST 5000) to every row the GIN index returns,
+    as if each were checked again; for a term in most rows (技术) a sequential scan that
+    computes the bigrams of every row then looks as cheap, and was chosen or not depending
+    on ANALYZE's sample: 4 s instead of 60 ms for the count (docs/performance.md, "Volume").
+    """
+    if q and len(q) >= 2 and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+
+
+def checked_row_by_row(q: str | None) -> bool:
+    """Whether the `q` filter reads each candidate row (all but a two-character text on
+    PostgreSQL, whose index alone answers): then count and page are best read in one pass."""
+    return bool(q) and len(q or "") != 2

@@ -1,12 +1,13 @@
 """The statistics summary of a year (`GET /stats/summary`), aggregated by the database.
 
 Every figure is a GROUP BY over the year's rows, grouped by the challenge's sector and county
-and by the China-time month: the month is a CASE over the twelve month boundaries computed
-here (UTC instants of the 1st, 00:00 UTC+8), so the same SQL runs on SQLite and PostgreSQL and
-the range condition can use an index. Python only adds up those small grouped results
-(at most sectors × counties × 12 rows a figure). The two medians fetch the pairs of instants
-of the year's awards and acceptances (a few thousand at most) and take the median in Python:
-a portable SQL median does not exist.
+(bids and projects carry copies of them) and by the China-time month, on boundaries computed
+here (UTC instants of the 1st, 00:00 UTC+8): twelve ranges joined by UNION ALL where an index
+leads with the instant (the year's challenges and bids), else a CASE over the boundaries. The
+same SQL runs on SQLite and PostgreSQL. Python only adds up those small grouped results
+(at most sectors × counties × 12 rows a figure). The two medians are PostgreSQL's
+percentile_cont; SQLite, which has no median, fetches the pairs of instants and takes the
+median in Python.
 
 Who sees what: the bureau everything; an enterprise the challenges it published, the bids on
 them and its projects; a university or institute the challenges it bid on, its own bids and
@@ -14,13 +15,25 @@ the projects it performs. Experts have no figures of their own: 403.
 """
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app import db
@@ -60,6 +73,7 @@ RESEARCH_ROLES = frozenset({Role.university, Role.institute})
 S = ProjectStatus
 DAY = 86_400
 BID_BUCKETS = ("0", "1", "2", "3", "4", "5+")
+PROJECT_PLACE = (Project.sector, Project.region)  # copied from the challenge at the award
 
 
 @dataclass(frozen=True)
@@ -82,19 +96,15 @@ class Scope:
         bounds = self.months
         return and_(column >= bounds[0], column < bounds[-1])
 
-    def month_of(self, column: Any) -> ColumnElement[int]:
-        """The month (1..12) of an instant already known to fall in the year."""
-        bounds = self.months
-        whens = [(column < bounds[m], literal(m)) for m in range(1, 12)]
-        return case(*whens, else_=literal(12))
-
-    def filters(self) -> list[ColumnElement[bool]]:
-        """The sector and county filters, on the challenge of every counted row."""
+    def filters(
+        self, sector: Any = Challenge.sector, region: Any = Challenge.region
+    ) -> list[ColumnElement[bool]]:
+        """The sector and county filters, on the challenge's columns (or a bid's copies)."""
         conditions = []
         if self.sector is not None:
-            conditions.append(Challenge.sector == self.sector)
+            conditions.append(sector == self.sector)
         if self.region is not None:
-            conditions.append(Challenge.region == self.region)
+            conditions.append(region == self.region)
         return conditions
 
     def challenges(self, *columns: Any) -> Select[Any]:
@@ -111,24 +121,22 @@ class Scope:
         return stmt
 
     def bids(self, *columns: Any) -> Select[Any]:
-        stmt = (
-            select(*columns)
-            .select_from(Bid)
-            .join(Challenge, Bid.challenge_id == Challenge.id)
-            .where(*self.filters())
-        )
+        """Bids, filtered by the sector and county they carry: no join but the owner's."""
+        stmt = select(*columns).select_from(Bid).where(*self.filters(Bid.sector, Bid.region))
         if self.owner_id is not None:
-            stmt = stmt.where(Challenge.organization_id == self.owner_id)
+            stmt = stmt.join(Challenge, Bid.challenge_id == Challenge.id).where(
+                Challenge.organization_id == self.owner_id
+            )
         if self.performer_id is not None:
             stmt = stmt.where(Bid.organization_id == self.performer_id)
         return stmt
 
     def projects(self, *columns: Any) -> Select[Any]:
+        """Projects, filtered by the sector and county they carry: no join."""
         stmt = (
             select(*columns)
             .select_from(Project)
-            .join(Challenge, Project.challenge_id == Challenge.id)
-            .where(*self.filters())
+            .where(*self.filters(Project.sector, Project.region))
         )
         if self.owner_id is not None:
             stmt = stmt.where(Project.owner_organization_id == self.owner_id)
@@ -156,16 +164,44 @@ SECTOR, REGION, MONTH, BY = 0, 1, 2, 3
 
 
 def _grid(
-    session: Session, scope: Scope, source: Select[Any], at: Any, amount: Any, *by: Any
+    session: Session,
+    scope: Scope,
+    source: Select[Any],
+    at: Any,
+    amount: Any,
+    *by: Any,
+    place: tuple[Any, Any] = (Challenge.sector, Challenge.region),
+    indexed: bool = False,
 ) -> Grid:
-    """Group the rows of `source` (a Scope select of no columns) by sector, county, month."""
-    month = scope.month_of(at)
-    groups = [Challenge.sector, Challenge.region, month, *by]
-    stmt = (
-        source.add_columns(*groups, func.count(), func.sum(amount))
-        .where(scope.in_year(at))
-        .group_by(*groups)
-    )
+    """Group the rows of `source` (a Scope select of no columns) by sector, county, month.
+
+    `indexed`: `at` leads an index (PostgreSQL's covering indexes of the year's challenges
+    and bids), so each month is read as its own range of it; else the table is read once.
+    `amount` None: no sum (the cells' amounts are 0), which spares a numeric sum per row.
+    `place`: the sector and county columns grouped by (a bid's own copies, for bids).
+    """
+    bounds = scope.months
+    total = literal(0) if amount is None else func.sum(amount)
+    stmt: Any
+    if indexed:
+        # One range per month, each grouped without the month: a range of the index apiece,
+        # and no CASE over the twelve boundaries for every row (~30% of the year's bids).
+        stmt = union_all(
+            *(
+                source.add_columns(*place, literal(month, Integer), *by, func.count(), total)
+                .where(at >= bounds[month - 1], at < bounds[month])
+                .group_by(*place, *by)
+                for month in range(1, 13)
+            )
+        )
+    else:  # one pass over the table: the month by a CASE over the boundaries
+        whens = [(at < bounds[month], literal(month)) for month in range(1, 12)]
+        groups = [*place, case(*whens, else_=literal(12)), *by]
+        stmt = (
+            source.add_columns(*groups, func.count(), total)
+            .where(scope.in_year(at))
+            .group_by(*groups)
+        )
     grid: Grid = {}
     for row in session.execute(stmt):
         *key, n, total = row
@@ -223,29 +259,55 @@ def summarise(
 ) -> Summary:
     """The year's figures that `user` may see (see the module's docstring)."""
     scope = scope_for(user, year=year, sector=sector, region=region)
-    if session.get_bind().dialect.name == "postgresql":
+    # The covering indexes of the year's challenges and bids are PostgreSQL's alone.
+    indexed = session.get_bind().dialect.name == "postgresql"
+    if indexed:
         # These queries' cost estimates pass jit_above_cost, and compiling them took longer
         # (0.3–0.45 s at the benchmark's volume) than running them: off, for this read only.
         session.execute(text("SET LOCAL jit = off"))
     now = db.utcnow()
 
-    challenge_status = _challenge_status(now)
-    first_seen = func.coalesce(Challenge.published_at, Challenge.created_at)
+    # The year's challenges: published in it, or never published and created in it. Two
+    # range conditions rather than one on coalesce(published_at, created_at), so that each
+    # is a range of ix_challenge_published (published_at, then its NULLs with created_at).
+    challenge_status = _challenge_status(now).label("status")
+    year_challenges = union_all(
+        scope.challenges(challenge_status).where(scope.in_year(Challenge.published_at)),
+        scope.challenges(challenge_status).where(
+            Challenge.published_at.is_(None), scope.in_year(Challenge.created_at)
+        ),
+    ).subquery()
     statuses = {
         str(status): int(n)
         for status, n in session.execute(
-            scope.challenges(challenge_status, func.count())
-            .where(scope.in_year(first_seen))
-            .group_by(challenge_status)
+            select(year_challenges.c.status, func.count()).group_by(year_challenges.c.status)
         )
     }
-    published = _grid(session, scope, scope.challenges(), Challenge.published_at, Challenge.budget)
+    published = _grid(
+        session,
+        scope,
+        scope.challenges(),
+        Challenge.published_at,
+        Challenge.budget,
+        indexed=indexed,
+    )
     challenges = ChallengeCounts(
         by_status={s: statuses.get(s.value, 0) for s in ChallengeStatus},
         published=_counts(scope, published),
     )
 
-    submitted = _grid(session, scope, scope.bids(), Bid.created_at, Bid.budget, Bid.status)
+    # Counts only: nothing reads the bids' budgets, and the sum cost a numeric per bid. By
+    # the bids' own sector and county: the year's bids alone, from ix_bid_created.
+    submitted = _grid(
+        session,
+        scope,
+        scope.bids(),
+        Bid.created_at,
+        None,
+        Bid.status,
+        place=(Bid.sector, Bid.region),
+        indexed=indexed,
+    )
     bid_statuses = _tally(submitted, BY)
     bids = BidCounts(
         by_status={s: bid_statuses.get(s.value, 0) for s in BidStatus},
@@ -254,7 +316,13 @@ def summarise(
 
     # Awarded in the year, by current status (revoked included); and ended in the year.
     of_year = _grid(
-        session, scope, scope.projects(), Project.created_at, Project.budget, _project_status(now)
+        session,
+        scope,
+        scope.projects(),
+        Project.created_at,
+        Project.budget,
+        _project_status(now),
+        place=PROJECT_PLACE,
     )
     project_statuses = _tally(of_year, BY)
     awarded = _where(of_year, BY, *(s.value for s in ProjectStatus if s is not S.revoked))
@@ -266,6 +334,7 @@ def summarise(
         Project.budget,
         Project.status,
         Project.failure_kind,
+        place=PROJECT_PLACE,
     )
     completed = _where(ended, BY, S.completed.value)
     failed = _where(ended, BY, S.failed.value)
@@ -274,7 +343,15 @@ def summarise(
         by_status={s: project_statuses.get(s.value, 0) for s in ProjectStatus},
         awarded=_counts(scope, awarded),
         started=_counts(
-            scope, _grid(session, scope, scope.projects(), Project.started_at, Project.budget)
+            scope,
+            _grid(
+                session,
+                scope,
+                scope.projects(),
+                Project.started_at,
+                Project.budget,
+                place=PROJECT_PLACE,
+            ),
         ),
         completed=_counts(scope, completed),
         failed=FailedCounts(
@@ -315,14 +392,26 @@ def _amount(cells: Iterable[tuple[int, Decimal]]) -> Decimal:
 
 def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
     """Bids received by the year's published challenges, in SQL: per challenge, then bucketed."""
-    # A correlated count per challenge: a few index lookups each (bid.challenge_id), rather
-    # than a join that reads every bid of every year.
-    received = select(func.count(Bid.id)).where(Bid.challenge_id == Challenge.id)
-    if scope.performer_id is not None:
-        received = received.where(Bid.organization_id == scope.performer_id)
+    received: Any
+    if scope.performer_id is None:
+        # The count each challenge keeps (services.bids.add_bid): read with the year's
+        # challenges from ix_challenge_published, no bid visited.
+        received = Challenge.bid_count
+    else:
+        # The organisation's own bids: a few index lookups per challenge it bid on.
+        received = (
+            select(func.count())
+            .select_from(Bid)
+            .where(Bid.challenge_id == Challenge.id, Bid.organization_id == scope.performer_id)
+            .scalar_subquery()
+        )
+    # OFFSET 0 keeps PostgreSQL from merging this subquery into the outer one, which would
+    # copy a correlated count into each of the three places that read `n` and run it three
+    # times per challenge (docs/performance.md, "The statistics routes").
     per_challenge = (
-        scope.challenges(received.scalar_subquery().label("n"))
+        scope.challenges(received.label("n"))
         .where(scope.in_year(Challenge.published_at))
+        .offset(0)
         .subquery()
     )
     bucket = case((per_challenge.c.n >= len(BID_BUCKETS) - 1, 5), else_=per_challenge.c.n)
@@ -341,28 +430,36 @@ def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
 
 def _medians(session: Session, scope: Scope) -> Durations:
     """Median days publish → award (the year's awards) and award → acceptance (the year's)."""
-    to_award = session.execute(
-        scope.projects(Challenge.published_at, Project.created_at).where(
+    to_award = (
+        scope.projects(Challenge.published_at, Project.created_at)
+        .join(Challenge, Project.challenge_id == Challenge.id)
+        .where(
             Project.status != ProjectStatus.revoked,
             Challenge.published_at.is_not(None),
             scope.in_year(Project.created_at),
         )
-    ).all()
-    to_acceptance = session.execute(
-        scope.projects(Project.created_at, Project.ended_at).where(
-            Project.status == ProjectStatus.completed, scope.in_year(Project.ended_at)
-        )
-    ).all()
+    )
+    to_acceptance = scope.projects(Project.created_at, Project.ended_at).where(
+        Project.status == ProjectStatus.completed, scope.in_year(Project.ended_at)
+    )
     return Durations(
-        publish_to_award_days=_median_days(to_award),
-        award_to_acceptance_days=_median_days(to_acceptance),
+        publish_to_award_days=_median_days(session, to_award),
+        award_to_acceptance_days=_median_days(session, to_acceptance),
     )
 
 
-def _median_days(pairs: Sequence[Any]) -> float | None:
-    if not pairs:
+def _median_days(session: Session, pairs: Select[Any]) -> float | None:
+    """The median, in days, of the (start, end) pairs `pairs` selects."""
+    if session.get_bind().dialect.name == "postgresql":
+        # In the database: ~10k pairs a year at volume, not fetched and converted one by one.
+        rows = pairs.subquery()
+        seconds = func.extract("epoch", rows.c[1] - rows.c[0])
+        median = session.scalar(select(func.percentile_cont(0.5).within_group(seconds)))
+        return None if median is None else round(float(median) / DAY, 1)
+    found = session.execute(pairs).all()
+    if not found:
         return None
-    days: list[float] = [(end - start).total_seconds() / DAY for start, end in pairs]
+    days: list[float] = [(end - start).total_seconds() / DAY for start, end in found]
     return round(statistics.median(days), 1)
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Challenge, OrganizationKind, User
-from app.services.search import text_contains
+from app.services.challenges import challenges_query
+from app.services.pagination import paginate
+from app.services.search import checked_row_by_row, prefer_search_index, text_contains
 from tests.factories import headers, make_capability, make_challenge, make_result, make_user
 
 URL = "/api/v1/challenges"
@@ -171,3 +173,47 @@ def test_postgresql_asks_the_index_and_sqlite_the_like() -> None:
     for q in ("钢", "钢铁", "洁净钢"):
         assert "search_grams" not in _sql(q, lite)
         assert "LIKE" in _sql(q, lite)
+
+
+@pytest.mark.parametrize("q", ["钢铁工", "钢"])
+def test_counts_and_offsets_of_a_text_checked_row_by_row(
+    client: TestClient, session: Session, owner: User, q: str
+) -> None:
+    """Three characters or one: the total and the page's ids come from one statement."""
+    assert checked_row_by_row(q)
+    ids = [
+        make_challenge(session, owner=owner, title=f"钢铁工艺{i}", description="描述").id
+        for i in range(7)
+    ]
+    make_challenge(session, owner=owner, title="杂粮", description="描述")
+    newest_first = ids[::-1]
+    page = client.get(URL, params={"q": q, "limit": 3, "offset": 2}).json()
+    assert page["total"] == 7
+    assert [i["id"] for i in page["items"]] == newest_first[2:5]
+    last = client.get(URL, params={"q": q, "limit": 3, "offset": 6}).json()
+    assert ([i["id"] for i in last["items"]], last["total"]) == (newest_first[6:], 7)
+    beyond = client.get(URL, params={"q": q, "limit": 3, "offset": 7}).json()
+    assert beyond == {**beyond, "items": [], "total": 7}
+    assert found(client, q, sector="agriculture") == []
+
+
+def test_paginate_in_one_pass_matches_two_passes(session: Session, owner: User) -> None:
+    for i in range(5):
+        make_challenge(session, owner=owner, title=f"洁净钢{i}", description="描述")
+    stmt = challenges_query(None, q="洁净钢")
+    for offset in (0, 2, 4, 5, 9):
+        one = paginate(session, stmt, limit=2, offset=offset, one_pass=True)
+        two = paginate(session, stmt, limit=2, offset=offset)
+        assert ([c.id for c in one[0]], one[1]) == ([c.id for c in two[0]], two[1])
+
+
+def test_a_search_sets_aside_sequential_scans_on_postgresql(session: Session) -> None:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    prefer_search_index(session, "钢")  # one character: no index to prefer
+    if postgres:
+        assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
+    prefer_search_index(session, "钢铁")
+    if postgres:
+        assert session.execute(text("SHOW enable_seqscan")).scalar_one() == "off"
+    assert not checked_row_by_row("钢铁")
+    assert not checked_row_by_row(None)

@@ -9,12 +9,14 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from app.config import get_settings
+from app.db import CHINA
 from app.models import OrganizationKind, Role, User
 from app.models.challenge import ChallengeStatus, Sector
 from app.models.project import MilestoneStatus, ProjectStatus
 from app.models.stats import Target
 from app.services.report_tables import RANKING_HEADERS
-from app.services.reports import completion
+from app.services.reports import build_report, completion, parse_period
 from app.spreadsheets import BOM, MONEY_FORMAT, PERCENT_FORMAT
 from tests.factories import headers, make_bid, make_challenge, make_user
 from tests.project_factories import make_world
@@ -62,10 +64,10 @@ def data(session: Session) -> dict[str, Any]:
     p1.project.created_at = utc(2026, 3, 15)
     p1.project.ended_at = utc(2026, 3, 20)
     p2 = make_world(session, milestone_dates=(date(2026, 3, 5), date(2027, 6, 1)))
-    p2.challenge.region = "211303"
+    p2.challenge.region = p2.project.region = "211303"  # as copied at the award
     p2.project.created_at = utc(2026, 2, 1)
     p3 = make_world(session, milestone_dates=(date(2026, 3, 1),))
-    p3.challenge.region = "211381"
+    p3.challenge.region = p3.project.region = "211381"  # as copied at the award
     p3.project.created_at = utc(2026, 1, 10)
     p3.milestones[0].status = MilestoneStatus.accepted
     p3.milestones[0].decided_at = utc(2026, 4, 10)
@@ -229,3 +231,60 @@ def test_xlsx_has_a_sheet_per_table_with_numbers_as_numbers(
 def test_completion_caps_each_target_and_ignores_unset_ones() -> None:
     assert completion([3, 0, 0], [2, 0, 4]) == pytest.approx(0.5)  # (1 + 0) / 2
     assert completion([5, 5, 5], [0, 0, 0]) is None
+
+
+def test_a_report_without_items_has_the_same_figures_and_empty_lists(
+    session: Session, data: dict[str, Any]
+) -> None:
+    """What the CSV is made from: every figure, but none of the period's long lists."""
+    period, regions = parse_period("2026-03"), get_settings().regions
+    full = build_report(session, period=period, regions=regions)
+    bare = build_report(session, period=period, regions=regions, items=False)
+    assert full.awards
+    assert full.accepted
+    assert full.overdue
+    assert (bare.awards, bare.accepted, bare.overdue) == ([], [], [])
+    assert bare.model_dump(exclude={"awards", "accepted", "overdue"}) == (
+        full.model_dump(exclude={"awards", "accepted", "overdue"})
+    )
+
+
+def test_xlsx_lists_are_the_json_lists_row_for_row(
+    client: TestClient, bureau: User, data: dict[str, Any]
+) -> None:
+    """The XLSX writes its lists from the database rows, the JSON from items: the same."""
+    body = get(client, bureau, period="2026-03").json()
+    book = load_workbook(io.BytesIO(get(client, bureau, period="2026-03", format="xlsx").content))
+
+    def sheet(title: str) -> list[list[Any]]:
+        return [[c.value for c in row] for row in book[title].iter_rows(min_row=2)]
+
+    def local(instant: str) -> str:
+        return datetime.fromisoformat(instant).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+    labels = {"agriculture": "农业", "industry": "工业", "services": "服务业"}
+    assert sheet("授榜项目") == [
+        [
+            a["project_id"], a["title"], a["region_name"], labels[a["sector"]],
+            local(a["awarded_at"]), a["performer"], float(a["budget"]),
+            float(a["government_funding"]),
+        ]
+        for a in body["awards"]
+    ]  # fmt: skip
+    assert sheet("验收项目") == [
+        [
+            a["project_id"], a["title"], a["region_name"], labels[a["sector"]],
+            local(a["accepted_at"]), a["performer"], float(a["budget"]), float(a["disbursed"]),
+        ]
+        for a in body["accepted"]
+    ]  # fmt: skip
+    assert sheet("逾期事项") == [
+        [
+            o["project_id"], o["project_title"], o["milestone_title"], o["region_name"],
+            datetime.fromisoformat(o["due_date"]), o["days_overdue"],
+        ]
+        for o in body["overdue"]
+    ]  # fmt: skip
+    assert body["awards"]
+    assert body["accepted"]
+    assert body["overdue"]

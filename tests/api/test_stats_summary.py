@@ -98,6 +98,8 @@ def project(
         owner_organization_id=item.organization_id,
         performer_organization_id=won.organization_id,
         title=item.title,
+        sector=item.sector,
+        region=item.region,
         budget=Decimal(budget),
         government_funding=Decimal(budget) / 2,
         status=status,
@@ -444,3 +446,30 @@ def test_bad_filters_are_422(
     bureau = make_user(session, kind=OrganizationKind.bureau)
     problem = assert_problem(summary(client, bureau, **params), 422, "validation_error")
     assert ["query", field] in [error["loc"] for error in problem["errors"]]
+
+
+def test_a_challenge_counts_in_the_year_it_was_published_else_created(
+    client: TestClient, session: Session
+) -> None:
+    """by_status: published in the year, or never published and created in it (China time)."""
+    owner = make_user(session)
+    bureau = make_user(session, kind=OrganizationKind.bureau)
+    # Created in 2030, published in 2031 (2030-12-31 16:00 UTC is 1 January in China).
+    challenge(
+        session, owner, AGRI, "211302", "2030-12-31T16:00", ChallengeStatus.published,
+        created="2030-06-01T00:00", deadline="2032-01-01T00:00",
+    )  # fmt: skip
+    # Never published: its creation decides, China time (2031-12-31 16:00 UTC is 2032).
+    challenge(
+        session, owner, AGRI, "211302", None, ChallengeStatus.draft, created="2031-03-01T00:00"
+    )
+    challenge(
+        session, owner, AGRI, "211302", None, ChallengeStatus.draft, created="2031-12-31T16:00"
+    )
+    statuses = {
+        year: ok(client, bureau, year=year)["challenges"]["by_status"]
+        for year in (2030, 2031, 2032)
+    }
+    assert (statuses[2030]["published"], statuses[2030]["draft"]) == (0, 0)
+    assert (statuses[2031]["published"], statuses[2031]["draft"]) == (1, 1)
+    assert (statuses[2032]["published"], statuses[2032]["draft"]) == (0, 1)

@@ -1,6 +1,6 @@
 """Matching engine: jieba tokens, field-weighted BM25 over words, bigrams and characters.
 
-Pure: the standard library, jieba/rjieba, numpy, scipy and numba (scikit-learn only in evaluate).
+Pure: the standard library, jieba/rjieba, numpy and scipy.
 """
 
 from app.matching.features import FIELD_WEIGHTS, DocTokens, analyze, analyze_many, merge_tokens

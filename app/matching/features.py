@@ -1,11 +1,11 @@
-"""Documents as stored tokens (DocTokens) and as weighted features for the index.
+"""Documents as stored tokens (DocTokens): analysed fields, merged queries, field weights.
 
 DocTokens, ``{field: [token, ...]}``, is what the service stores beside each document (JSON),
-so a restart rebuilds the index without segmenting again. Features are derived from it
-deterministically: field-weighted term counts of the words, plus two character views of the
-Chinese text: the character bigrams inside each word and across adjacent words, and the single
-characters. They let a query match a paper that writes a term differently (``神经网络模型``
-against ``神经网络`` and ``模型``, ``红薯`` against ``甘薯``).
+so a restart rebuilds the index without segmenting again. The index derives its terms from
+it deterministically (``vocabulary.py``): field-weighted counts of the words, plus two
+character views of the Chinese text: the character bigrams inside each word and across
+adjacent words, and the single characters. They let a query match a paper that writes a term
+differently (``神经网络模型`` against ``神经网络`` and ``模型``, ``红薯`` against ``甘薯``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,6 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "description": 1.0,
 }
 DEFAULT_FIELD = "description"
-BIGRAM_PREFIX = "\x01"  # bigram features never collide with word tokens
-CHAR_PREFIX = "\x02"
-# How much the character-bigram and character views count against the word view
-# (measured in docs/matching.md: results are flat between 0.3 and 1.0).
-BIGRAM_WEIGHT = 0.5
-CHAR_WEIGHT = 0.5
 
 
 class SupportsTokenize(Protocol):

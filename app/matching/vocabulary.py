@@ -1,0 +1,182 @@
+"""Term ids for the three views, and documents as field-weighted term counts.
+
+A document's terms are its words, the character bigrams inside each Chinese word and across
+two adjacent words of one field, and its single Chinese characters (``features.py`` says
+why). Each term gets a dense integer id, words and characters through a dictionary, bigrams
+through ``BigramIds``. Only writers (under the index's lock) add ids; readers look them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from app.matching.features import FIELD_WEIGHTS
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+WORD, BIGRAM, CHAR = 0, 1, 2  # the three views
+CHAR_MARK = "\x02"  # a character term never equals a one-character word term
+BIGRAM_MARK = "\x01"  # how a query keys a bigram (the vocabulary keys them by code)
+
+
+def is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def han_code(text: str, at: int) -> int:
+    """The code of ``text[at]`` if it is a Chinese character, else -1."""
+    return ord(text[at]) if text and is_han(text[at]) else -1
+
+
+def bigram_code(left: int, right: int) -> int:
+    return (left << 21) | right
+
+
+class BigramIds:
+    """Bigram ids by code ``(left << 21) | right``: a sorted array of codes with their ids, plus
+    a dictionary of the codes added since the array was last rebuilt. A dictionary of all of
+    them would take ~100 bytes a bigram (millions of them at 100k documents); the arrays 16."""
+
+    def __init__(self) -> None:
+        # Replaced as a whole, so a reader sees one consistent state.
+        self._state: tuple[I64, I64, dict[int, int]] = (np.zeros(0, np.int64),) * 2 + ({},)
+
+    def get(self, codes: I64) -> I64:
+        """The ids of these codes, -1 for unknown ones."""
+        known, ids, recent = self._state
+        out = np.full(len(codes), -1, dtype=np.int64)
+        if len(known):
+            at = np.searchsorted(known, codes).clip(0, len(known) - 1)
+            found = known[at] == codes
+            out[found] = ids[at[found]]
+        if recent:
+            for i in np.flatnonzero(out < 0).tolist():
+                out[i] = recent.get(int(codes[i]), -1)
+        return out
+
+    def add(self, codes: I64, next_id: int) -> tuple[I64, int]:
+        """The ids of these distinct codes, numbering the unknown ones from ``next_id``, and
+        how many were unknown."""
+        out = self.get(codes)
+        new = np.flatnonzero(out < 0)
+        out[new] = np.arange(next_id, next_id + len(new))
+        known, _, recent = self._state
+        recent.update(zip(codes[new].tolist(), out[new].tolist(), strict=True))
+        if len(recent) > max(65_536, len(known) // 4):  # amortised: rebuilt rarely
+            self.settle()
+        return out, len(new)
+
+    def settle(self) -> None:
+        """Move the recent codes into the sorted array (lookups there are vectorised)."""
+        known, ids, recent = self._state
+        merged = np.concatenate([known, np.fromiter(recent, np.int64, len(recent))])
+        merged_ids = np.concatenate([ids, np.fromiter(recent.values(), np.int64, len(recent))])
+        order = np.argsort(merged)
+        self._state = (merged[order], merged_ids[order], {})
+
+
+class Vocabulary:
+    """Dense term ids; per word, its first and last Chinese character and the ids inside it."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}  # words, and characters as CHAR_MARK + character
+        self.bigrams = BigramIds()
+        self.size = 0
+        # word id -> (first char code, last char code, ids of its bigrams, ids of its chars)
+        self._inside: dict[int, tuple[int, int, tuple[int, ...], tuple[int, ...]]] = {}
+
+    def _term(self, term: str) -> int:
+        found = self.ids.get(term)
+        if found is None:
+            found = self.ids[term] = self.size
+            self.size += 1
+        return found
+
+    def word(self, token: str) -> int:
+        """The id of a word, adding it (and what is inside it) if new."""
+        found = self.ids.get(token)
+        if found is not None:
+            return found
+        codes = [bigram_code(ord(pair[0]), ord(pair[1])) for pair in inner_bigrams(token)]
+        distinct = list(dict.fromkeys(codes))
+        ids = dict(zip(distinct, self._pairs(np.array(distinct, np.int64)).tolist(), strict=True))
+        bigrams = tuple(ids[c] for c in codes)
+        chars = tuple(self._term(CHAR_MARK + ch) for ch in token if is_han(ch))
+        found = self._term(token)
+        self._inside[found] = (han_code(token, 0), han_code(token, -1), bigrams, chars)
+        return found
+
+    def _pairs(self, codes: I64) -> I64:
+        """Ids of bigrams by code (any codes, repeats allowed), adding new ones."""
+        distinct, inverse = np.unique(codes, return_inverse=True)
+        ids, added = self.bigrams.add(distinct, self.size)
+        self.size += added
+        return ids[inverse.ravel()]
+
+    def encode(self, docs: Sequence[Mapping[str, list[str]]]) -> tuple[sp.csr_matrix, F64]:
+        """Each document's field-weighted term counts (a row each, duplicates summed) and its
+        length in each view (the sum of its counts there). Vectorised over the documents."""
+        flat: list[str] = []
+        sizes: list[int] = []
+        weights: list[float] = []
+        owners: list[int] = []
+        for i, doc in enumerate(docs):
+            for field, items in doc.items():
+                if items:
+                    flat.extend(items)
+                    sizes.append(len(items))
+                    weights.append(FIELD_WEIGHTS.get(field, 1.0))
+                    owners.append(i)
+        words = np.fromiter(map(self.word, flat), np.int64, len(flat))
+        del flat
+        owner = np.repeat(np.array(owners, np.int64), sizes)
+        weight = np.repeat(np.array(weights), sizes)
+        run = np.repeat(np.arange(len(sizes)), sizes)  # the field occurrence each token is in
+        distinct, of = np.unique(words, return_inverse=True)
+        inside = [self._inside[w] for w in distinct.tolist()]
+        first = np.array([i[0] for i in inside], np.int64).reshape(-1)
+        last = np.array([i[1] for i in inside], np.int64).reshape(-1)
+        sub_ids = np.fromiter(chain.from_iterable((*i[2], *i[3]) for i in inside), np.int64)
+        sub_views = np.fromiter(
+            chain.from_iterable((BIGRAM,) * len(i[2]) + (CHAR,) * len(i[3]) for i in inside),
+            np.int64,
+        )
+        sub_sizes = np.array([len(i[2]) + len(i[3]) for i in inside], np.int64).reshape(-1)
+        counts = sub_sizes[of]
+        at = ranges((np.cumsum(sub_sizes) - sub_sizes)[of], counts)
+        left, right = last[of[:-1]], first[of[1:]]
+        joined = np.flatnonzero((left >= 0) & (right >= 0) & (run[:-1] == run[1:]))
+        pairs = self._pairs((left[joined] << 21) | right[joined])
+        rows = np.concatenate([owner, np.repeat(owner, counts), owner[joined]])
+        terms = np.concatenate([words, sub_ids[at], pairs])
+        tf = np.concatenate([weight, np.repeat(weight, counts), weight[joined]])
+        views = np.concatenate(
+            [np.zeros(len(words), np.int64), sub_views[at], np.ones(len(pairs), np.int64)]
+        )
+        lengths = np.bincount(rows * 3 + views, weights=tf, minlength=3 * len(docs)).astype(
+            np.float64
+        )
+        matrix = sp.csr_matrix(
+            (tf.astype(np.float32), (rows.astype(np.int32), terms.astype(np.int32))),
+            shape=(len(docs), max(self.size, 1)),
+        )
+        matrix.sum_duplicates()
+        return matrix, lengths.reshape(-1, 3)
+
+
+def inner_bigrams(token: str) -> Iterable[str]:
+    """The pairs of adjacent Chinese characters inside a word."""
+    return (
+        token[i : i + 2] for i in range(len(token) - 1) if is_han(token[i]) and is_han(token[i + 1])
+    )
+
+
+def ranges(starts: I64, counts: I64) -> I64:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``, vectorised."""
+    ends = np.cumsum(counts)
+    return np.repeat(starts - ends + counts, counts) + np.arange(int(ends[-1]) if len(ends) else 0)

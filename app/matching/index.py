@@ -4,15 +4,17 @@ Searches read an immutable ``Snapshot`` (one attribute read) and take no lock; a
 the next snapshot under a writers-only lock and swaps it in, so the next search sees it.
 A write appends its document as a new segment (``postings.py``) and merges neighbouring
 segments of similar size, so a write costs about its own postings and a search reads a few
-segments. A removed or replaced document is only marked dead; it still counts in the
-statistics (N, document frequencies, average lengths) until a compaction drops it, as in
-Lucene. Compaction runs when dead documents pass a quarter of the index, and on bulk loads.
+segments. A removed or replaced document is only marked dead; it still counts in N and the
+document frequencies until a compaction drops it, as in Lucene. Compaction runs when dead
+documents pass a quarter of the index, and on bulk loads. The average lengths that BM25
+normalises by are fixed by the first documents an index receives (its first bulk load or
+write): postings store the document side of BM25, so it is computed once per document.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +23,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from app.matching.postings import Segment, merge
-from app.matching.query import Weighted, explain, query_terms, weigh
-from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
-from app.matching.vocabulary import CHAR, Vocabulary
+from app.matching.query import explain, query_terms, weigh
+from app.matching.scoring import DEFAULT_CONFIG, MatchConfig, bm25_tf
+from app.matching.vocabulary import CHAR, Vocabulary, ranges
 
 Where = Callable[[Any], bool]
 Tokens = Mapping[str, list[str]]
@@ -51,7 +53,6 @@ class Snapshot:
     alive: npt.NDArray[np.bool_]  # per slot: False once removed or replaced
     keys: list[str]
     meta: list[object]
-    length_sums: F64  # per view, over every slot (dead ones too)
 
 
 class MatchIndex:
@@ -62,7 +63,8 @@ class MatchIndex:
         self._lock = threading.Lock()  # writers only
         self._vocab = Vocabulary()
         self._slot_of: dict[str, int] = {}
-        self._snapshot = Snapshot((), np.zeros(0, np.bool_), [], [], np.zeros(3))
+        self._snapshot = Snapshot((), np.zeros(0, np.bool_), [], [])
+        self.averages: F64 | None = None  # per view; fixed by the first documents
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -84,9 +86,10 @@ class MatchIndex:
             slot = self._slot_of.pop(key, None)
             if slot is None:
                 return False
-            alive = self._snapshot.alive.copy()
+            snap = self._snapshot
+            alive = snap.alive.copy()
             alive[slot] = False
-            self._publish(self._snapshot.segments, alive, self._snapshot.length_sums)
+            self._snapshot = Snapshot(snap.segments, alive, snap.keys, snap.meta)
             return True
 
     def bulk_load(self, items: Iterable[tuple[str, Tokens, object]]) -> None:
@@ -140,14 +143,16 @@ class MatchIndex:
             self._slot_of[key] = slot
         snap.keys.extend(keys)
         snap.meta.extend(meta)
-        segments = [*snap.segments, Segment.from_rows(first, rows, lengths)]
+        if self.averages is None:
+            self.averages = np.maximum(lengths.mean(axis=0), 1e-9) if len(lengths) else None
+        segments = [*snap.segments, Segment.from_rows(first, self._weighted(rows, lengths))]
         # Neighbours of similar size merge, so there are O(log n) segments and each
         # posting is copied O(log n) times over its life.
         while (
             merge_segments and len(segments) > 1 and segments[-2].n_docs <= 2 * segments[-1].n_docs
         ):
             segments[-2:] = [merge(segments[-2:])]
-        self._publish(tuple(segments), alive, snap.length_sums + lengths.sum(axis=0))
+        self._snapshot = Snapshot(tuple(segments), alive, snap.keys, snap.meta)
         dead = len(alive) - len(self._slot_of)
         if dead > max(COMPACT_MIN_DEAD, len(alive) // 4):
             self._compact()
@@ -160,20 +165,22 @@ class MatchIndex:
         keys = [snap.keys[slot] for slot in live]
         self._slot_of = {key: slot for slot, key in enumerate(keys)}
         segments = (merge(list(snap.segments), snap.alive),) if live else ()
-        sums = segments[0].lengths.sum(axis=0) if segments else np.zeros(3)
         meta = [snap.meta[slot] for slot in live]
-        self._snapshot = Snapshot(segments, np.ones(len(keys), np.bool_), keys, meta, sums)
+        self._snapshot = Snapshot(segments, np.ones(len(keys), np.bool_), keys, meta)
 
-    def _publish(
-        self, segments: tuple[Segment, ...], alive: npt.NDArray[np.bool_], sums: F64
-    ) -> None:
-        snap = self._snapshot
-        self._snapshot = Snapshot(segments, alive, snap.keys, snap.meta, sums)
+    def _weighted(self, rows: sp.csr_matrix, lengths: F64) -> sp.csr_matrix:
+        """Term counts (rows of documents) replaced by the document side of BM25."""
+        assert self.averages is not None
+        view = self._vocab.views[rows.indices]
+        doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        ratio = lengths[doc, view] / self.averages[view]
+        rows.data = bm25_tf(rows.data, ratio, self.config).astype(np.float32)
+        return rows
 
     def nbytes(self) -> int:
         """Memory held by the index's numpy arrays (not the Python dictionaries and lists)."""
         snap = self._snapshot
-        arrays = [a for s in snap.segments for a in (s.lengths, s.terms, s.indptr, s.slots, s.tf)]
+        arrays = [a for s in snap.segments for a in (s.terms, s.indptr, s.slots, s.weights)]
         return int(sum(a.nbytes for a in arrays)) + snap.alive.nbytes
 
     # reads
@@ -189,54 +196,56 @@ class MatchIndex:
         if limit <= 0 or not n_docs or query is None:
             return []
         df = sum((s.counts(query.ids) for s in snap.segments), np.zeros(len(query.ids), np.int64))
-        averages = np.maximum(snap.length_sums / n_docs, 1e-9)
-        weighted = weigh(query, df, n_docs, averages, self.config)
+        assert self.averages is not None  # set with the first documents
+        weighted = weigh(query, df, n_docs, self.averages, self.config)
         if weighted is None:
             return []
-        terms, slots, parts = self._contributions(snap, query.ids, query.views, weighted, averages)
-        scores = np.bincount(slots, weights=parts, minlength=n_docs).astype(np.float64)
-        # A match shares a word or a bigram: characters alone are a recall aid, not evidence.
+        ids = query.ids[weighted.scoring]
+        telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
+        scores = np.zeros(n_docs)
         evidence = np.zeros(n_docs, dtype=np.bool_)
-        evidence[slots[query.views[weighted.scoring][terms] != CHAR]] = True
+        postings = []
+        for segment in snap.segments:
+            found, starts, ends = segment.find(ids)
+            counts = ends - starts
+            read = ranges(starts, counts)
+            slots = segment.slots[read]
+            parts = segment.weights[read] * np.repeat(weighted.weights[found], counts)
+            end = segment.first + segment.n_docs
+            local = slots - segment.first if segment.first else slots
+            scores[segment.first : end] += np.bincount(local, parts, segment.n_docs)
+            # A match shares a word or a bigram: characters alone help recall, prove nothing.
+            evidence[slots[: int(counts[found < telling].sum())]] = True
+            postings.append((found, counts, slots, parts))
         scores[~(snap.alive & evidence)] = 0.0
         best = _best(scores, limit, where, snap)
-        rank = np.full(n_docs, -1, dtype=np.int64)
-        rank[best] = np.arange(len(best))
-        row = rank[slots]
-        mine = np.flatnonzero(row >= 0)
-        cells = row[mine] * len(weighted.scoring) + terms[mine]
-        table = np.bincount(cells, parts[mine], len(best) * len(weighted.scoring)).astype(
-            np.float64
-        )
-        table = table.reshape(len(best), len(weighted.scoring))
+        table = _contributions(best, postings, len(ids), n_docs)
         explained = explain(query, weighted.scoring, table, self.config.explain_terms)
         return [
             Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
             for slot, words in zip(best, explained, strict=True)
         ]
 
-    def _contributions(
-        self, snap: Snapshot, ids: I64, views: I64, weighted: Weighted, averages: F64
-    ) -> tuple[I64, I64, F64]:
-        """Per posting of a scoring term: the term (position in ``weighted.scoring``), the
-        slot, and the posting's share of the document's score."""
-        k1, b = self.config.k1, self.config.b
-        scoring_ids, scoring_views = ids[weighted.scoring], views[weighted.scoring]
-        numerators = weighted.weights * (k1 + 1.0)
-        per_length = k1 * b / averages
-        terms, slots, parts = [], [], []
-        for segment in snap.segments:
-            term, read = segment.postings(scoring_ids)
-            slot, tf = segment.slots[read], segment.tf[read]
-            # bm25_tf(tf, length / average) x weight, with the length part per document first
-            norms = (k1 * (1.0 - b) + segment.lengths * per_length).ravel()
-            norm = norms[(slot - segment.first) * 3 + scoring_views[term]]
-            terms.append(term)
-            slots.append(slot)
-            parts.append(numerators[term] * tf / (tf + norm))
-        if not terms:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        return np.concatenate(terms), np.concatenate(slots).astype(np.int64), np.concatenate(parts)
+
+Ints = npt.NDArray[np.integer[Any]]
+Postings = Sequence[tuple[Ints, Ints, Ints, npt.NDArray[np.floating[Any]]]]
+
+
+def _contributions(best: list[int], postings: Postings, n_terms: int, n_docs: int) -> F64:
+    """Each best document's score by scoring term: (documents, terms)."""
+    rank = np.full(n_docs, -1, dtype=np.int64)
+    rank[best] = np.arange(len(best))
+    cells, values = [], []
+    for found, counts, slots, parts in postings:
+        row = rank[slots]
+        mine = np.flatnonzero(row >= 0)
+        term = found[np.searchsorted(np.cumsum(counts), mine, side="right")]
+        cells.append(row[mine] * n_terms + term)
+        values.append(parts[mine])
+    if not cells:
+        return np.zeros((len(best), n_terms))
+    table = np.bincount(np.concatenate(cells), np.concatenate(values), len(best) * n_terms)
+    return table.astype(np.float64).reshape(len(best), n_terms)
 
 
 def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:

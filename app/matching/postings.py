@@ -1,10 +1,10 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
 A segment holds, for each term that occurs in its documents, the slots of those documents
-(ascending) and the term's field-weighted count in each, plus each document's length per
-view. Documents are numbered by slot in the order they were written, so a segment covers
-slots ``first`` to ``first + n_docs - 1`` and two neighbouring segments merge by interleaving
-their postings term by term.
+(ascending) and the document side of BM25 for each (``scoring.bm25_tf``: the saturated,
+length-normalised count). Documents are numbered by slot in the order they were written, so
+a segment covers slots ``first`` to ``first + n_docs - 1`` and two neighbouring segments
+merge by interleaving their postings term by term.
 """
 
 from __future__ import annotations
@@ -15,86 +15,71 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from app.matching.vocabulary import ranges
-
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Segment:
     first: int  # the slot of its first document
-    lengths: F64  # (documents, 3): each document's length in each view
+    n_docs: int
     terms: I32  # the term ids that occur, ascending
     indptr: I64  # postings of terms[i] are [indptr[i], indptr[i + 1])
     slots: I32
-    tf: F32
-
-    @property
-    def n_docs(self) -> int:
-        return len(self.lengths)
+    weights: F32
 
     @classmethod
-    def from_rows(cls, first: int, rows: sp.csr_matrix, lengths: F64) -> Segment:
-        """From documents as rows of term counts (``Vocabulary.encode``)."""
+    def from_rows(cls, first: int, rows: sp.csr_matrix) -> Segment:
+        """From documents as rows of per-term weights."""
         if rows.nnz * 4 < rows.shape[1]:  # few postings: sorting them beats a pass per term
             order = np.argsort(rows.indices, kind="stable")  # stable: slots stay ascending
             doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[order]
-            return cls._sorted(first, lengths, rows.indices[order], doc + first, rows.data[order])
+            terms, slots, weights = rows.indices[order], doc + first, rows.data[order]
+            return cls._sorted(first, rows.shape[0], terms, slots, weights)
         columns = rows.tocsc()
-        counts = np.diff(columns.indptr)
-        terms = np.flatnonzero(counts)
+        terms = np.flatnonzero(np.diff(columns.indptr))
         indptr = np.append(columns.indptr[terms], columns.nnz).astype(np.int64)
         slots = (columns.indices + first).astype(np.int32)
-        return cls(first, lengths, terms.astype(np.int32), indptr, slots, columns.data)
+        return cls(first, rows.shape[0], terms.astype(np.int32), indptr, slots, columns.data)
 
     @classmethod
-    def _sorted(cls, first: int, lengths: F64, terms: I32, slots: I64, tf: F32) -> Segment:
+    def _sorted(cls, first: int, n_docs: int, terms: I32, slots: I64, weights: F32) -> Segment:
         """From postings sorted by term (then slot)."""
         starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else terms
         indptr = np.append(starts, len(terms)).astype(np.int64)
-        return cls(
-            first, lengths, terms[starts].astype(np.int32), indptr, slots.astype(np.int32), tf
-        )
+        terms = terms[starts].astype(np.int32)
+        return cls(first, n_docs, terms, indptr, slots.astype(np.int32), weights)
+
+    def find(self, ids: I64) -> tuple[I64, I64, I64]:
+        """Which of these terms occur here (positions in ``ids``), and where their postings
+        start and end."""
+        if not len(self.terms):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        at = np.searchsorted(self.terms, ids).clip(0, len(self.terms) - 1)
+        found = np.flatnonzero(self.terms[at] == ids)
+        return found, self.indptr[at[found]], self.indptr[at[found] + 1]
 
     def counts(self, ids: I64) -> I64:
         """How many documents of this segment contain each term (0 for ids not here)."""
-        at, found = self._find(ids)
+        found, starts, ends = self.find(ids)
         out = np.zeros(len(ids), dtype=np.int64)
-        out[found] = self.indptr[at[found] + 1] - self.indptr[at[found]]
+        out[found] = ends - starts
         return out
-
-    def postings(self, ids: I64) -> tuple[I64, I64]:
-        """The postings of these terms: for each, the position of its term in ``ids`` and its
-        position in ``slots`` and ``tf``."""
-        at, found = self._find(ids)
-        where = np.flatnonzero(found)
-        starts = self.indptr[at[where]]
-        counts = self.indptr[at[where] + 1] - starts
-        return np.repeat(where, counts), ranges(starts, counts)
-
-    def _find(self, ids: I64) -> tuple[I64, npt.NDArray[np.bool_]]:
-        if not len(self.terms):
-            return np.zeros(len(ids), np.int64), np.zeros(len(ids), np.bool_)
-        at = np.searchsorted(self.terms, ids).clip(0, len(self.terms) - 1)
-        return at, self.terms[at] == ids
 
 
 def merge(segments: list[Segment], keep: npt.NDArray[np.bool_] | None = None) -> Segment:
     """One segment from neighbouring ones (in slot order). With ``keep`` (per slot), only the
     documents it marks stay, renumbered from the first segment's first slot."""
-    first = segments[0].first
+    first, n_docs = segments[0].first, sum(s.n_docs for s in segments)
     terms = np.concatenate([np.repeat(s.terms, np.diff(s.indptr)) for s in segments])
     slots = np.concatenate([s.slots for s in segments])
-    tf = np.concatenate([s.tf for s in segments])
-    lengths = np.concatenate([s.lengths for s in segments])
+    weights = np.concatenate([s.weights for s in segments])
     if keep is not None:
-        span = keep[first : first + len(lengths)]
+        span = keep[first : first + n_docs]
         renumber = np.cumsum(span) - 1 + first
         live = span[slots - first]
-        terms, slots, tf = terms[live], renumber[slots[live] - first], tf[live]
-        lengths = lengths[span]
+        terms, slots, weights = terms[live], renumber[slots[live] - first], weights[live]
+        n_docs = int(span.sum())
     order = np.argsort(terms, kind="stable")  # stable: within a term, slots stay ascending
-    return Segment._sorted(first, lengths, terms[order], slots[order], tf[order])
+    return Segment._sorted(first, n_docs, terms[order], slots[order], weights[order])

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, pairwise, repeat
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,6 @@ from app.matching.vocabulary import (
     CHAR,
     CHAR_MARK,
     Vocabulary,
-    bigram_code,
     inner_bigrams,
     is_han,
 )
@@ -42,7 +41,7 @@ class QueryTerms:
     ids: I64
     views: I64
     tf: F64
-    pair_words: dict[str, list[str]]  # a bigram across words: the words on either side
+    tokens: Mapping[str, list[str]]  # as given (explanations read the pairs across words)
     lengths: F64
 
 
@@ -53,20 +52,35 @@ def _inside(token: str) -> tuple[str, ...]:
     return (*bigrams, *(CHAR_MARK + ch for ch in token if is_han(ch)))
 
 
+@lru_cache(maxsize=100_000)
+def _edges(token: str) -> tuple[str, str]:
+    """A word's first and last characters where they are Chinese, else ""."""
+    return (
+        token[0] if token and is_han(token[0]) else "",
+        token[-1] if token and is_han(token[-1]) else "",
+    )
+
+
+def _pairs(items: list[str]) -> list[tuple[str, int]]:
+    """The bigrams across adjacent words, as marked keys, with the left word's position."""
+    ends = list(map(_edges, items))
+    return [
+        (BIGRAM_MARK + ends[i][1] + ends[i + 1][0], i)
+        for i in range(len(ends) - 1)
+        if ends[i][1] and ends[i + 1][0]
+    ]
+
+
 def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerms | None:
     """The query's terms, counted as ``Vocabulary.encode`` counts a document's."""
     amounts: dict[str, float] = {}  # words
     pairs: dict[str, float] = {}  # bigrams across two adjacent words
-    pair_words: dict[str, list[str]] = {}
     for field, items in tokens.items():
         weight = FIELD_WEIGHTS.get(field, 1.0)
         for token, n in Counter(items).items():
             amounts[token] = amounts.get(token, 0.0) + n * weight
-        for a, b in pairwise(items):
-            if a and b and is_han(a[-1]) and is_han(b[0]):
-                pair = BIGRAM_MARK + a[-1] + b[0]
-                pairs[pair] = pairs.get(pair, 0.0) + weight
-                pair_words.setdefault(pair, []).extend((a, b))
+        for pair, n in Counter(key for key, _ in _pairs(items)).items():
+            pairs[pair] = pairs.get(pair, 0.0) + n * weight
     if not amounts:
         return None
     words = list(amounts)
@@ -83,16 +97,17 @@ def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerm
         counts[pair] = counts.get(pair, 0.0) + amount
     keys = list(counts)
     views = np.zeros(len(keys), dtype=np.int64)
-    views[len(words) :] = [BIGRAM if key[0] == BIGRAM_MARK else CHAR for key in keys[len(words) :]]
+    rest = keys[len(words) :]
+    views[len(words) :] = [BIGRAM if key[0] == BIGRAM_MARK else CHAR for key in rest]
     ids = np.empty(len(keys), dtype=np.int64)
     is_bigram = views == BIGRAM
     named = [key for key in keys if key[0] != BIGRAM_MARK]
     ids[~is_bigram] = np.fromiter(map(vocab.ids.get, named, repeat(-1)), np.int64, len(named))
-    codes = [bigram_code(ord(key[1]), ord(key[2])) for key in keys if key[0] == BIGRAM_MARK]
+    codes = [ord(key[1]) << 21 | ord(key[2]) for key in rest if key[0] == BIGRAM_MARK]
     ids[is_bigram] = vocab.bigrams.get(np.array(codes, dtype=np.int64))
     tf = np.fromiter(counts.values(), np.float64, len(counts))
     lengths = np.bincount(views, weights=tf, minlength=3).astype(np.float64)
-    return QueryTerms(words, keys, ids, views, tf, pair_words, lengths)
+    return QueryTerms(words, keys, ids, views, tf, tokens, lengths)
 
 
 def sources(query: QueryTerms, terms: I64) -> tuple[I64, I64]:
@@ -101,16 +116,18 @@ def sources(query: QueryTerms, terms: I64) -> tuple[I64, I64]:
     two words a bigram across words joins."""
     position = {word: i for i, word in enumerate(query.words)}
     wanted = {query.keys[t]: row for row, t in enumerate(terms.tolist())}
-    pairs: dict[tuple[int, int], None] = {}
+    found: dict[tuple[int, int], None] = {}
     for word, i in position.items():
         for key in (word, *_inside(word)):
             if key in wanted:
-                pairs[wanted[key], i] = None
-    for key, row in wanted.items():
-        for word in query.pair_words.get(key, ()):
-            pairs[row, position[word]] = None
-    found = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
-    return found[:, 0], found[:, 1]
+                found[wanted[key], i] = None
+    for items in query.tokens.values():
+        for key, left in _pairs(items):
+            if key in wanted:
+                found[wanted[key], position[items[left]]] = None
+                found[wanted[key], position[items[left + 1]]] = None
+    pairs = np.array(list(found), dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 @dataclass(frozen=True)
@@ -134,13 +151,14 @@ def weigh(
     weights = query_tf(query.tf) * idf * np.asarray(config.view_weights)[query.views]
     held = np.flatnonzero(df > 0)
     if config.terms_per_view is not None and len(held) > config.terms_per_view:
-        keys = np.array(query.keys)[held]
+        keys = np.array([query.keys[i] for i in held.tolist()])
         order = held[np.lexsort((keys, -weights[held], query.views[held]))]
         views = query.views[order]
         starts = np.searchsorted(views, views)  # where each view's run begins
         held = np.sort(order[np.arange(len(order)) - starts < config.terms_per_view])
     if not len(held):
         return None
+    held = held[np.argsort(query.views[held], kind="stable")]  # words, bigrams, characters
     counted = np.union1d(held, np.flatnonzero(df == 0))
     ratio = query.lengths[query.views[counted]] / averages[query.views[counted]]
     self_score = float(np.dot(weights[counted], bm25_tf(query.tf[counted], ratio, config)))
@@ -155,16 +173,15 @@ def explain(
     words (a bigram across two, a character of several) is split evenly between them."""
     rows, words = sources(query, scoring)
     share = 1.0 / np.bincount(rows, minlength=len(scoring))[rows]
+    n_words = len(query.words)
+    cells = (np.arange(len(contributions))[:, None] * n_words + words).ravel()
+    by_word = np.bincount(
+        cells, (contributions[:, rows] * share).ravel(), n_words * len(contributions)
+    )
+    by_word = by_word.reshape(len(contributions), n_words)
+    totals = contributions.sum(axis=1)
     out = []
-    for values, total in zip(
-        contributions.tolist(), contributions.sum(axis=1).tolist(), strict=True
-    ):
-        by_word = np.bincount(
-            words, weights=np.asarray(values)[rows] * share, minlength=len(query.words)
-        )
-        found = np.flatnonzero(by_word > 0)
-        ranked = sorted(
-            zip((-by_word[found]).tolist(), [query.words[i] for i in found], strict=True)
-        )
-        out.append([(word, round(-value / total, 4)) for value, word in ranked[:top]])
+    for row, best in enumerate(np.argsort(-by_word, axis=1, kind="stable")[:, :top].tolist()):
+        ranked = sorted((-by_word[row, i], query.words[i]) for i in best if by_word[row, i] > 0)
+        out.append([(word, round(float(-value / totals[row]), 4)) for value, word in ranked])
     return out

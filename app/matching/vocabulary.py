@@ -87,15 +87,24 @@ class Vocabulary:
         self.ids: dict[str, int] = {}  # words, and characters as CHAR_MARK + character
         self.bigrams = BigramIds()
         self.size = 0
+        self.views = np.zeros(1024, dtype=np.uint8)  # per id (capacity doubles)
         # word id -> (first char code, last char code, ids of its bigrams, ids of its chars)
         self._inside: dict[int, tuple[int, int, tuple[int, ...], tuple[int, ...]]] = {}
 
-    def _term(self, term: str) -> int:
+    def _term(self, term: str, view: int) -> int:
         found = self.ids.get(term)
         if found is None:
             found = self.ids[term] = self.size
-            self.size += 1
+            self._added(1, view)
         return found
+
+    def _added(self, count: int, view: int) -> None:
+        if self.size + count > len(self.views):
+            grown = np.zeros(2 * (self.size + count), dtype=np.uint8)
+            grown[: self.size] = self.views[: self.size]
+            self.views = grown
+        self.views[self.size : self.size + count] = view
+        self.size += count
 
     def word(self, token: str) -> int:
         """The id of a word, adding it (and what is inside it) if new."""
@@ -106,8 +115,8 @@ class Vocabulary:
         distinct = list(dict.fromkeys(codes))
         ids = dict(zip(distinct, self._pairs(np.array(distinct, np.int64)).tolist(), strict=True))
         bigrams = tuple(ids[c] for c in codes)
-        chars = tuple(self._term(CHAR_MARK + ch) for ch in token if is_han(ch))
-        found = self._term(token)
+        chars = tuple(self._term(CHAR_MARK + ch, CHAR) for ch in token if is_han(ch))
+        found = self._term(token, WORD)
         self._inside[found] = (han_code(token, 0), han_code(token, -1), bigrams, chars)
         return found
 
@@ -115,7 +124,7 @@ class Vocabulary:
         """Ids of bigrams by code (any codes, repeats allowed), adding new ones."""
         distinct, inverse = np.unique(codes, return_inverse=True)
         ids, added = self.bigrams.add(distinct, self.size)
-        self.size += added
+        self._added(added, BIGRAM)
         return ids[inverse.ravel()]
 
     def encode(self, docs: Sequence[Mapping[str, list[str]]]) -> tuple[sp.csr_matrix, F64]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
+
 from app.matching.features import FIELD_WEIGHTS
 
 K1, B = 1.2, 0.75
@@ -59,6 +61,11 @@ def bm25(count: float, length: float, average: float) -> float:
     return count * (K1 + 1) / (count + K1 * (1 - B + B * length / average))
 
 
+def stored(value: float) -> float:
+    """The index stores a document's side of BM25 in single precision."""
+    return float(np.float32(value))
+
+
 @dataclass
 class Ranked:
     key: str
@@ -70,13 +77,14 @@ def search(
     statistics: Sequence[Features],
     documents: Mapping[str, tuple[Features, Any]],
     query: Mapping[str, Sequence[str]],
+    averages: Sequence[float],
     *,
     limit: int = 10,
     where: Callable[[Any], bool] | None = None,
     terms_per_view: int | None = 64,
 ) -> list[Ranked]:
-    """The top ``limit`` of ``documents`` (key -> features, meta), with N, document
-    frequencies and average lengths taken over ``statistics``."""
+    """The top ``limit`` of ``documents`` (key -> features, meta), with N and document
+    frequencies taken over ``statistics``, and these average lengths per view."""
     n = len(statistics)
     if not n:
         return []
@@ -84,7 +92,6 @@ def search(
     for doc in statistics:
         for term in doc.counts:
             df[term] += 1
-    averages = [max(sum(d.lengths[v] for d in statistics) / n, 1e-9) for v in range(3)]
     q = features(query)
     weight = {}
     for term, count in q.counts.items():
@@ -106,7 +113,7 @@ def search(
     ranked = []
     for key, (doc, meta) in documents.items():
         raw = sum(
-            weight[t] * bm25(doc.counts[t], doc.lengths[t[0]], averages[t[0]])
+            weight[t] * stored(bm25(doc.counts[t], doc.lengths[t[0]], averages[t[0]]))
             for t in kept
             if t in doc.counts
         )

@@ -2,8 +2,9 @@
 
 On synthetic corpora (bulk loads, upserts, edits, removals, compaction, filters, short and
 long queries) and, when MATCH_EVAL_DATA names a BEIR-layout directory, on its corpus and
-queries. The statistics count every document version held since the last compaction
-(bulk_load and compact() compact): the reference is given those versions.
+queries. N and the document frequencies count every document version held since the last
+compaction (bulk_load and compact() compact): the reference is given those versions. The
+average lengths are the index's, fixed by its first documents; a test below checks them.
 """
 
 from __future__ import annotations
@@ -53,8 +54,16 @@ def assert_exact(
     terms_per_view: int | None = 64,
 ) -> None:
     got = index.search(query, limit=limit, where=where)
+    assert index.averages is not None
+    averages = index.averages.tolist()
     want = reference.search(
-        mirror.held, mirror.live, query, limit=limit, where=where, terms_per_view=terms_per_view
+        mirror.held,
+        mirror.live,
+        query,
+        averages,
+        limit=limit,
+        where=where,
+        terms_per_view=terms_per_view,
     )
     assert len(got) == len(want)
     for match, expected in zip(got, want, strict=True):
@@ -129,12 +138,33 @@ def test_writes_edits_removals_and_compaction_keep_the_index_exact() -> None:
         assert_exact(index, mirror, query)
 
 
-def test_upserts_into_an_empty_index_equal_a_bulk_load() -> None:
+def test_average_lengths_are_those_of_the_first_documents() -> None:
+    _, docs = corpus_documents(50, 6)
+    index = MatchIndex()
+    assert index.averages is None
+    index.bulk_load(docs[:30])
+    lengths = [reference.features(doc).lengths for _, doc, _ in docs[:30]]
+    expected = [sum(row[v] for row in lengths) / 30 for v in range(3)]
+    assert index.averages is not None
+    assert index.averages.tolist() == pytest.approx(expected, rel=1e-12)
+    for item in docs[30:]:
+        index.upsert(*item)
+    index.compact()
+    assert index.averages.tolist() == pytest.approx(expected, rel=1e-12)
+    first = MatchIndex()
+    first.upsert(*docs[0])
+    assert first.averages is not None
+    assert first.averages.tolist() == pytest.approx(lengths[0], rel=1e-12)
+
+
+def test_writes_one_at_a_time_equal_a_bulk_load_of_them() -> None:
     corpus, docs = corpus_documents(120, 5)
     written, loaded = MatchIndex(), MatchIndex()
-    for item in docs:
+    written.bulk_load(docs[:40])
+    for item in docs[40:]:
         written.upsert(*item)
-    loaded.bulk_load(docs)
+    loaded.bulk_load(docs[:40])
+    loaded.bulk_load(docs[40:])  # the same average lengths: the first load's
     for query in queries(corpus):
         got, want = written.search(query), loaded.search(query)
         assert [m.key for m in got] == [m.key for m in want]

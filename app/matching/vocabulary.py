@@ -9,7 +9,7 @@ through ``BigramIds``. Only writers (under the index's lock) add ids; readers lo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -106,19 +106,23 @@ class Vocabulary:
         self.views[self.size : self.size + count] = view
         self.size += count
 
-    def word(self, token: str) -> int:
-        """The id of a word, adding it (and what is inside it) if new."""
-        found = self.ids.get(token)
-        if found is not None:
-            return found
-        codes = [bigram_code(ord(pair[0]), ord(pair[1])) for pair in inner_bigrams(token)]
-        distinct = list(dict.fromkeys(codes))
-        ids = dict(zip(distinct, self._pairs(np.array(distinct, np.int64)).tolist(), strict=True))
-        bigrams = tuple(ids[c] for c in codes)
-        chars = tuple(self._term(CHAR_MARK + ch, CHAR) for ch in token if is_han(ch))
-        found = self._term(token, WORD)
-        self._inside[found] = (han_code(token, 0), han_code(token, -1), bigrams, chars)
-        return found
+    def words(self, tokens: list[str]) -> I64:
+        """The ids of these words, adding new ones (and what is inside them)."""
+        ids = np.fromiter(map(self.ids.get, tokens, repeat(-1)), np.int64, len(tokens))
+        missing = np.flatnonzero(ids < 0).tolist()
+        if not missing:
+            return ids
+        new = list(dict.fromkeys(tokens[i] for i in missing))
+        codes = [[bigram_code(ord(p[0]), ord(p[1])) for p in inner_bigrams(t)] for t in new]
+        flat = np.array(list(chain.from_iterable(codes)), dtype=np.int64)
+        pair_ids = iter(self._pairs(flat).tolist())
+        for token, token_codes in zip(new, codes, strict=True):
+            bigrams = tuple(next(pair_ids) for _ in token_codes)
+            chars = tuple(self._term(CHAR_MARK + ch, CHAR) for ch in token if is_han(ch))
+            found = self._term(token, WORD)
+            self._inside[found] = (han_code(token, 0), han_code(token, -1), bigrams, chars)
+        ids[missing] = [self.ids[tokens[i]] for i in missing]
+        return ids
 
     def _pairs(self, codes: I64) -> I64:
         """Ids of bigrams by code (any codes, repeats allowed), adding new ones."""
@@ -141,7 +145,7 @@ class Vocabulary:
                     sizes.append(len(items))
                     weights.append(FIELD_WEIGHTS.get(field, 1.0))
                     owners.append(i)
-        words = np.fromiter(map(self.word, flat), np.int64, len(flat))
+        words = self.words(flat)
         del flat
         owner = np.repeat(np.array(owners, np.int64), sizes)
         weight = np.repeat(np.array(weights), sizes)

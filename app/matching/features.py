@@ -11,7 +11,10 @@ differently (``神经网络模型`` against ``神经网络`` and ``模型``, ``�
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.matching.text import Tokenizer
 
 DocTokens = dict[str, list[str]]
 
@@ -26,17 +29,7 @@ FIELD_WEIGHTS: Mapping[str, float] = {
 DEFAULT_FIELD = "description"
 
 
-class SupportsTokenize(Protocol):
-    def tokenize(self, text: str) -> list[str]: ...
-
-
-class SupportsTokenizeMany(SupportsTokenize, Protocol):
-    def tokenize_many(
-        self, texts: Iterable[str], *, processes: int = 2, chunksize: int = 32
-    ) -> list[list[str]]: ...
-
-
-def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> DocTokens:
+def analyze(fields: Mapping[str, str | None], tokenizer: Tokenizer) -> DocTokens:
     """Tokenise each non-empty field; unknown fields count as description."""
     out: DocTokens = {}
     for name, text in fields.items():
@@ -51,7 +44,7 @@ def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> Do
 
 def analyze_many(
     items: Iterable[Mapping[str, str | None]],
-    tokenizer: SupportsTokenizeMany,
+    tokenizer: Tokenizer,
     *,
     processes: int = 2,
 ) -> list[DocTokens]:

@@ -1,14 +1,8 @@
-"""MatchIndex: exact BM25 over words, character bigrams and characters, updated in place.
+"""MatchIndex: exact BM25 over words, character bigrams and characters (docs/matching.md).
 
-Searches read an immutable ``Snapshot`` (one attribute read) and take no lock; a write builds
-the next snapshot under a writers-only lock and swaps it in, so the next search sees it.
-A write appends its document as a new segment (``postings.py``) and merges neighbouring
-segments of similar size, so a write costs about its own postings and a search reads a few
-segments. A removed or replaced document is only marked dead; it still counts in N and the
-document frequencies until a compaction drops it, as in Lucene. Compaction runs when dead
-documents pass a quarter of the index, and on bulk loads. The average lengths that BM25
-normalises by are fixed by the first documents an index receives (its first bulk load or
-write): postings store the document side of BM25, so it is computed once per document.
+Searches read an immutable ``Snapshot`` and take no lock; a write builds the next snapshot
+under a writers-only lock and swaps it in. A write appends a segment and merges neighbours of
+similar size; a removed or replaced document stays in the statistics until compaction.
 """
 
 from __future__ import annotations

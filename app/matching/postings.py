@@ -1,10 +1,8 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
-A segment holds, for each term that occurs in its documents, the slots of those documents
-(ascending) and the document side of BM25 for each (``scoring.bm25_tf``: the saturated,
-length-normalised count). Documents are numbered by slot in the order they were written, so
-a segment covers slots ``first`` to ``first + n_docs - 1`` and two neighbouring segments
-merge by interleaving their postings term by term.
+Per term: the slots of its documents (ascending) and each one's document side of BM25
+(``scoring.bm25_tf``). Slots are numbered in write order, so neighbouring segments merge by
+interleaving their postings term by term.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """A query's terms and weights, which of them score, and explanations by query word.
 
-A query is analysed like a document (the same terms, field weights and view lengths), here in
-plain Python: queries are short, and unlike a write a search adds nothing to the vocabulary.
+A query is counted like a document, in plain Python: a search adds nothing to the vocabulary.
 """
 
 from __future__ import annotations
@@ -52,22 +51,13 @@ def _inside(token: str) -> tuple[str, ...]:
     return (*bigrams, *(CHAR_MARK + ch for ch in token if is_han(ch)))
 
 
-@lru_cache(maxsize=100_000)
-def _edges(token: str) -> tuple[str, str]:
-    """A word's first and last characters where they are Chinese, else ""."""
-    return (
-        token[0] if token and is_han(token[0]) else "",
-        token[-1] if token and is_han(token[-1]) else "",
-    )
-
-
 def _pairs(items: list[str]) -> list[tuple[str, int]]:
     """The bigrams across adjacent words, as marked keys, with the left word's position."""
-    ends = list(map(_edges, items))
+    ends = [(t[0], t[-1]) if t else ("", "") for t in items]
     return [
         (BIGRAM_MARK + ends[i][1] + ends[i + 1][0], i)
         for i in range(len(ends) - 1)
-        if ends[i][1] and ends[i + 1][0]
+        if is_han(ends[i][1]) and is_han(ends[i + 1][0])
     ]
 
 

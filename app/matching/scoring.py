@@ -12,24 +12,16 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class MatchConfig:
-    """BM25 per view (words, character bigrams, characters), summed with ``view_weights``.
-
-    ``k1`` saturates repeated terms and ``b`` normalises by document length, per view;
-    textbook values. Measured in docs/matching.md.
-    """
+    """BM25 per view (words, character bigrams, characters), summed with ``view_weights``;
+    textbook k1 and b. Each setting's reason and measurement: docs/matching.md."""
 
     k1: float = 1.2
     b: float = 0.75
-    # The character views help a query meet a paper that cuts or writes a term differently,
-    # but a shared character says less than a shared word (flat between 0.3 and 1.0).
+    # A shared character says less than a shared word (results flat between 0.3 and 1.0).
     view_weights: tuple[float, float, float] = (1.0, 0.5, 0.5)
-    # IDF as if the index also held this many documents sharing no term with the query: in
-    # a tiny index every term is "common" and its IDF would collapse, so scores would depend
-    # on the index's size.
+    # IDF as if this many more documents shared no query term: a tiny index's IDF collapses.
     idf_prior_docs: int = 100
-    # A long query (a whole description, an organisation's documents) is scored on its most
-    # informative terms, as Lucene's MoreLikeThis does: the ``terms_per_view`` of each view
-    # with the largest weight. Short queries have fewer. None scores every term.
+    # A long query scores on its most informative terms, per view (Lucene's MoreLikeThis).
     terms_per_view: int | None = 64
     explain_terms: int = 8
 

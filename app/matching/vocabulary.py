@@ -1,10 +1,5 @@
-"""Term ids for the three views, and documents as field-weighted term counts.
-
-A document's terms are its words, the character bigrams inside each Chinese word and across
-two adjacent words of one field, and its single Chinese characters (``features.py`` says
-why). Each term gets a dense integer id, words and characters through a dictionary, bigrams
-through ``BigramIds``. Only writers (under the index's lock) add ids; readers look them up.
-"""
+"""Term ids for the three views (words, bigrams, characters), and documents as
+field-weighted term counts. Only writers (under the index's lock) add ids."""
 
 from __future__ import annotations
 
@@ -26,15 +21,6 @@ BIGRAM_MARK = "\x01"  # how a query keys a bigram (the vocabulary keys them by c
 
 def is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
-
-
-def han_code(text: str, at: int) -> int:
-    """The code of ``text[at]`` if it is a Chinese character, else -1."""
-    return ord(text[at]) if text and is_han(text[at]) else -1
-
-
-def bigram_code(left: int, right: int) -> int:
-    return (left << 21) | right
 
 
 class BigramIds:
@@ -88,8 +74,8 @@ class Vocabulary:
         self.bigrams = BigramIds()
         self.size = 0
         self.views = np.zeros(1024, dtype=np.uint8)  # per id (capacity doubles)
-        # word id -> (first char code, last char code, ids of its bigrams, ids of its chars)
-        self._inside: dict[int, tuple[int, int, tuple[int, ...], tuple[int, ...]]] = {}
+        # word id -> (first, last character's code or -1, ids of its bigrams and characters)
+        self._inside: dict[int, tuple[int, int, tuple[int, ...]]] = {}
 
     def _term(self, term: str, view: int) -> int:
         found = self.ids.get(term)
@@ -113,14 +99,15 @@ class Vocabulary:
         if not missing:
             return ids
         new = list(dict.fromkeys(tokens[i] for i in missing))
-        codes = [[bigram_code(ord(p[0]), ord(p[1])) for p in inner_bigrams(t)] for t in new]
+        codes = [[ord(p[0]) << 21 | ord(p[1]) for p in inner_bigrams(t)] for t in new]
         flat = np.array(list(chain.from_iterable(codes)), dtype=np.int64)
         pair_ids = iter(self._pairs(flat).tolist())
         for token, token_codes in zip(new, codes, strict=True):
             bigrams = tuple(next(pair_ids) for _ in token_codes)
             chars = tuple(self._term(CHAR_MARK + ch, CHAR) for ch in token if is_han(ch))
             found = self._term(token, WORD)
-            self._inside[found] = (han_code(token, 0), han_code(token, -1), bigrams, chars)
+            edges = [ord(ch) if is_han(ch) else -1 for ch in (token[0], token[-1])]
+            self._inside[found] = (edges[0], edges[1], bigrams + chars)
         ids[missing] = [self.ids[tokens[i]] for i in missing]
         return ids
 
@@ -154,12 +141,8 @@ class Vocabulary:
         inside = [self._inside[w] for w in distinct.tolist()]
         first = np.array([i[0] for i in inside], np.int64).reshape(-1)
         last = np.array([i[1] for i in inside], np.int64).reshape(-1)
-        sub_ids = np.fromiter(chain.from_iterable((*i[2], *i[3]) for i in inside), np.int64)
-        sub_views = np.fromiter(
-            chain.from_iterable((BIGRAM,) * len(i[2]) + (CHAR,) * len(i[3]) for i in inside),
-            np.int64,
-        )
-        sub_sizes = np.array([len(i[2]) + len(i[3]) for i in inside], np.int64).reshape(-1)
+        sub_ids = np.fromiter(chain.from_iterable(i[2] for i in inside), np.int64)
+        sub_sizes = np.array([len(i[2]) for i in inside], np.int64).reshape(-1)
         counts = sub_sizes[of]
         at = ranges((np.cumsum(sub_sizes) - sub_sizes)[of], counts)
         left, right = last[of[:-1]], first[of[1:]]
@@ -168,12 +151,8 @@ class Vocabulary:
         rows = np.concatenate([owner, np.repeat(owner, counts), owner[joined]])
         terms = np.concatenate([words, sub_ids[at], pairs])
         tf = np.concatenate([weight, np.repeat(weight, counts), weight[joined]])
-        views = np.concatenate(
-            [np.zeros(len(words), np.int64), sub_views[at], np.ones(len(pairs), np.int64)]
-        )
-        lengths = np.bincount(rows * 3 + views, weights=tf, minlength=3 * len(docs)).astype(
-            np.float64
-        )
+        cells = rows * 3 + self.views[terms]
+        lengths = np.bincount(cells, tf, 3 * len(docs)).astype(np.float64)
         matrix = sp.csr_matrix(
             (tf.astype(np.float32), (rows.astype(np.int32), terms.astype(np.int32))),
             shape=(len(docs), max(self.size, 1)),

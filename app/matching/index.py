@@ -8,7 +8,7 @@ similar size; a removed or replaced document stays in the statistics until compa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from app.matching.postings import Segment, merge
 from app.matching.query import explain, query_terms, weigh
 from app.matching.scoring import DEFAULT_CONFIG, MatchConfig, bm25_tf
-from app.matching.vocabulary import CHAR, Vocabulary, ranges
+from app.matching.vocabulary import CHAR, Vocabulary
 
 Where = Callable[[Any], bool]
 Tokens = Mapping[str, list[str]]
@@ -174,7 +174,8 @@ class MatchIndex:
     def nbytes(self) -> int:
         """Memory held by the index's numpy arrays (not the Python dictionaries and lists)."""
         snap = self._snapshot
-        arrays = [a for s in snap.segments for a in (s.terms, s.indptr, s.slots, s.weights)]
+        arrays = [a for s in snap.segments for a in (s.terms, s.matrix.indptr, s.matrix.indices)]
+        arrays += [s.matrix.data for s in snap.segments]
         return int(sum(a.nbytes for a in arrays)) + snap.alive.nbytes
 
     # reads
@@ -198,48 +199,31 @@ class MatchIndex:
         telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
         scores = np.zeros(n_docs)
         evidence = np.zeros(n_docs, dtype=np.bool_)
-        postings = []
+        parts = []
         for segment in snap.segments:
-            found, starts, ends = segment.find(ids)
-            counts = ends - starts
-            read = ranges(starts, counts)
-            slots = segment.slots[read]
-            parts = segment.weights[read] * np.repeat(weighted.weights[found], counts)
+            found, rows = segment.find(ids)
+            postings = segment.matrix[rows]  # the scoring terms' rows
             end = segment.first + segment.n_docs
-            local = slots - segment.first if segment.first else slots
-            scores[segment.first : end] += np.bincount(local, parts, segment.n_docs)
+            scores[segment.first : end] += postings.T @ weighted.weights[found]
             # A match shares a word or a bigram: characters alone help recall, prove nothing.
-            evidence[slots[: int(counts[found < telling].sum())]] = True
-            postings.append((found, counts, slots, parts))
+            telling_end = postings.indptr[int((found < telling).sum())]
+            evidence[postings.indices[:telling_end] + segment.first] = True
+            parts.append((segment.first, found, postings))
         scores[~(snap.alive & evidence)] = 0.0
         best = _best(scores, limit, where, snap)
-        table = _contributions(best, postings, len(ids), n_docs)
+        table = np.zeros((len(best), len(ids)))  # each best document's score by scoring term
+        for first, found, postings in parts:
+            mine = [(row, slot - first) for row, slot in enumerate(best) if slot >= first]
+            mine = [(row, col) for row, col in mine if col < postings.shape[1]]
+            if mine:
+                rows, cols = np.array(mine).T
+                values = postings[:, cols].toarray().T * weighted.weights[found]
+                table[rows[:, None], found] += values
         explained = explain(query, weighted.scoring, table, self.config.explain_terms)
         return [
             Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
             for slot, words in zip(best, explained, strict=True)
         ]
-
-
-Ints = npt.NDArray[np.integer[Any]]
-Postings = Sequence[tuple[Ints, Ints, Ints, npt.NDArray[np.floating[Any]]]]
-
-
-def _contributions(best: list[int], postings: Postings, n_terms: int, n_docs: int) -> F64:
-    """Each best document's score by scoring term: (documents, terms)."""
-    rank = np.full(n_docs, -1, dtype=np.int64)
-    rank[best] = np.arange(len(best))
-    cells, values = [], []
-    for found, counts, slots, parts in postings:
-        row = rank[slots]
-        mine = np.flatnonzero(row >= 0)
-        term = found[np.searchsorted(np.cumsum(counts), mine, side="right")]
-        cells.append(row[mine] * n_terms + term)
-        values.append(parts[mine])
-    if not cells:
-        return np.zeros((len(best), n_terms))
-    table = np.bincount(np.concatenate(cells), np.concatenate(values), len(best) * n_terms)
-    return table.astype(np.float64).reshape(len(best), n_terms)
 
 
 def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:

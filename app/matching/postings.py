@@ -21,11 +21,12 @@ F32 = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class Segment:
     first: int  # the slot of its first document
-    n_docs: int
     terms: I32  # the term ids that occur, ascending
-    indptr: I64  # postings of terms[i] are [indptr[i], indptr[i + 1])
-    slots: I32
-    weights: F32
+    matrix: sp.csr_matrix  # row i: term terms[i]; column j: slot first + j; BM25's doc side
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.matrix.shape[1])
 
     @classmethod
     def from_rows(cls, first: int, rows: sp.csr_matrix) -> Segment:
@@ -33,36 +34,37 @@ class Segment:
         if rows.nnz * 4 < rows.shape[1]:  # few postings: sorting them beats a pass per term
             order = np.argsort(rows.indices, kind="stable")  # stable: slots stay ascending
             doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[order]
-            terms, slots, weights = rows.indices[order], doc + first, rows.data[order]
-            return cls._sorted(first, rows.shape[0], terms, slots, weights)
+            return cls._sorted(first, rows.shape[0], rows.indices[order], doc, rows.data[order])
         columns = rows.tocsc()
         terms = np.flatnonzero(np.diff(columns.indptr))
-        indptr = np.append(columns.indptr[terms], columns.nnz).astype(np.int64)
-        slots = (columns.indices + first).astype(np.int32)
-        return cls(first, rows.shape[0], terms.astype(np.int32), indptr, slots, columns.data)
+        indptr = np.append(columns.indptr[terms], columns.nnz)
+        matrix = sp.csr_matrix(
+            (columns.data, columns.indices, indptr), shape=(len(terms), rows.shape[0])
+        )
+        return cls(first, terms.astype(np.int32), matrix)
 
     @classmethod
-    def _sorted(cls, first: int, n_docs: int, terms: I32, slots: I64, weights: F32) -> Segment:
-        """From postings sorted by term (then slot)."""
+    def _sorted(cls, first: int, n_docs: int, terms: I32, docs: I64, weights: F32) -> Segment:
+        """From postings sorted by term (then document, numbered from 0)."""
         starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else terms
-        indptr = np.append(starts, len(terms)).astype(np.int64)
-        terms = terms[starts].astype(np.int32)
-        return cls(first, n_docs, terms, indptr, slots.astype(np.int32), weights)
+        indptr = np.append(starts, len(terms))
+        shape = (len(starts), n_docs)
+        matrix = sp.csr_matrix((weights, docs.astype(np.int32), indptr), shape=shape)
+        return cls(first, terms[starts].astype(np.int32), matrix)
 
-    def find(self, ids: I64) -> tuple[I64, I64, I64]:
-        """Which of these terms occur here (positions in ``ids``), and where their postings
-        start and end."""
+    def find(self, ids: I64) -> tuple[I64, I64]:
+        """Which of these terms occur here (positions in ``ids``), and their rows."""
         if not len(self.terms):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         at = np.searchsorted(self.terms, ids).clip(0, len(self.terms) - 1)
         found = np.flatnonzero(self.terms[at] == ids)
-        return found, self.indptr[at[found]], self.indptr[at[found] + 1]
+        return found, at[found]
 
     def counts(self, ids: I64) -> I64:
         """How many documents of this segment contain each term (0 for ids not here)."""
-        found, starts, ends = self.find(ids)
+        found, rows = self.find(ids)
         out = np.zeros(len(ids), dtype=np.int64)
-        out[found] = ends - starts
+        out[found] = self.matrix.indptr[rows + 1] - self.matrix.indptr[rows]
         return out
 
 
@@ -70,14 +72,13 @@ def merge(segments: list[Segment], keep: npt.NDArray[np.bool_] | None = None) ->
     """One segment from neighbouring ones (in slot order). With ``keep`` (per slot), only the
     documents it marks stay, renumbered from the first segment's first slot."""
     first, n_docs = segments[0].first, sum(s.n_docs for s in segments)
-    terms = np.concatenate([np.repeat(s.terms, np.diff(s.indptr)) for s in segments])
-    slots = np.concatenate([s.slots for s in segments])
-    weights = np.concatenate([s.weights for s in segments])
+    terms = np.concatenate([np.repeat(s.terms, np.diff(s.matrix.indptr)) for s in segments])
+    docs = np.concatenate([s.matrix.indices + (s.first - first) for s in segments])
+    weights = np.concatenate([s.matrix.data for s in segments])
     if keep is not None:
         span = keep[first : first + n_docs]
-        renumber = np.cumsum(span) - 1 + first
-        live = span[slots - first]
-        terms, slots, weights = terms[live], renumber[slots[live] - first], weights[live]
+        live = span[docs]
+        terms, docs, weights = terms[live], (np.cumsum(span) - 1)[docs[live]], weights[live]
         n_docs = int(span.sum())
     order = np.argsort(terms, kind="stable")  # stable: within a term, slots stay ascending
-    return Segment._sorted(first, n_docs, terms[order], slots[order], weights[order])
+    return Segment._sorted(first, n_docs, terms[order], docs[order], weights[order])

@@ -57,6 +57,14 @@ def features(doc: Mapping[str, Sequence[str]]) -> Features:
     return Features(dict(counts), lengths)
 
 
+def document_frequencies(statistics: Sequence[Features]) -> dict[Term, int]:
+    df: dict[Term, int] = defaultdict(int)
+    for doc in statistics:
+        for term in doc.counts:
+            df[term] += 1
+    return df
+
+
 def bm25(count: float, length: float, average: float) -> float:
     return count * (K1 + 1) / (count + K1 * (1 - B + B * length / average))
 
@@ -82,31 +90,32 @@ def search(
     limit: int = 10,
     where: Callable[[Any], bool] | None = None,
     terms_per_view: int | None = 64,
+    df: Mapping[Term, int] | None = None,
 ) -> list[Ranked]:
     """The top ``limit`` of ``documents`` (key -> features, meta), with N and document
-    frequencies taken over ``statistics``, and these average lengths per view."""
+    frequencies taken over ``statistics`` (``df``: already counted), and these average
+    lengths per view."""
     n = len(statistics)
     if not n:
         return []
-    df: dict[Term, int] = defaultdict(int)
-    for doc in statistics:
-        for term in doc.counts:
-            df[term] += 1
+    df = document_frequencies(statistics) if df is None else df
     q = features(query)
     weight = {}
     for term, count in q.counts.items():
-        idf = math.log(1 + (n + IDF_PRIOR_DOCS - df[term] + 0.5) / (df[term] + 0.5))
+        held_by = df.get(term, 0)
+        idf = math.log(1 + (n + IDF_PRIOR_DOCS - held_by + 0.5) / (held_by + 0.5))
         tf_weight = 1 + math.log(count) if count >= 1 else count
         weight[term] = tf_weight * idf * VIEW_WEIGHTS[term[0]]
     kept = []
     for view in range(3):
         held = sorted(
-            (t for t in q.counts if t[0] == view and df[t] > 0), key=lambda t: (-weight[t], t[1])
+            (t for t in q.counts if t[0] == view and df.get(t, 0) > 0),
+            key=lambda t: (-weight[t], t[1]),
         )
         kept += held if terms_per_view is None else held[:terms_per_view]
     if not kept:
         return []
-    unseen = [t for t in q.counts if df[t] == 0]
+    unseen = [t for t in q.counts if df.get(t, 0) == 0]
     self_score = sum(
         weight[t] * bm25(q.counts[t], q.lengths[t[0]], averages[t[0]]) for t in kept + unseen
     )

@@ -190,18 +190,25 @@ class MatchIndex:
         query = query_terms(query_tokens, self._vocab)
         if limit <= 0 or not n_docs or query is None:
             return []
-        df = sum((s.counts(query.ids) for s in snap.segments), np.zeros(len(query.ids), np.int64))
+        df = np.zeros(len(query.ids), dtype=np.int64)
+        located = []  # per segment, the row of each query term (-1: not there)
+        for segment in snap.segments:
+            row = segment.rows_of(query.ids)
+            there = np.flatnonzero(row >= 0)
+            indptr = segment.matrix.indptr
+            df[there] += indptr[row[there] + 1] - indptr[row[there]]
+            located.append(row)
         assert self.averages is not None  # set with the first documents
         weighted = weigh(query, df, n_docs, self.averages, self.config)
         if weighted is None:
             return []
-        ids = query.ids[weighted.scoring]
         telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
         scores = np.zeros(n_docs)
         evidence = np.zeros(n_docs, dtype=np.bool_)
         parts = []
-        for segment in snap.segments:
-            found, rows = segment.find(ids)
+        for segment, row in zip(snap.segments, located, strict=True):
+            found = np.flatnonzero(row[weighted.scoring] >= 0)
+            rows = row[weighted.scoring][found]
             postings = segment.matrix[rows]  # the scoring terms' rows
             end = segment.first + segment.n_docs
             scores[segment.first : end] += postings.T @ weighted.weights[found]
@@ -211,7 +218,7 @@ class MatchIndex:
             parts.append((segment.first, found, postings))
         scores[~(snap.alive & evidence)] = 0.0
         best = _best(scores, limit, where, snap)
-        table = np.zeros((len(best), len(ids)))  # each best document's score by scoring term
+        table = np.zeros((len(best), len(weighted.scoring)))  # best documents x scoring terms
         for first, found, postings in parts:
             mine = [(row, slot - first) for row, slot in enumerate(best) if slot >= first]
             mine = [(row, col) for row, col in mine if col < postings.shape[1]]

@@ -52,20 +52,12 @@ class Segment:
         matrix = sp.csr_matrix((weights, docs.astype(np.int32), indptr), shape=shape)
         return cls(first, terms[starts].astype(np.int32), matrix)
 
-    def find(self, ids: I64) -> tuple[I64, I64]:
-        """Which of these terms occur here (positions in ``ids``), and their rows."""
+    def rows_of(self, ids: I64) -> I64:
+        """The row of each of these terms, -1 where it does not occur here."""
         if not len(self.terms):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.full(len(ids), -1, dtype=np.int64)
         at = np.searchsorted(self.terms, ids).clip(0, len(self.terms) - 1)
-        found = np.flatnonzero(self.terms[at] == ids)
-        return found, at[found]
-
-    def counts(self, ids: I64) -> I64:
-        """How many documents of this segment contain each term (0 for ids not here)."""
-        found, rows = self.find(ids)
-        out = np.zeros(len(ids), dtype=np.int64)
-        out[found] = self.matrix.indptr[rows + 1] - self.matrix.indptr[rows]
-        return out
+        return np.where(self.terms[at] == ids, at, -1)
 
 
 def merge(segments: list[Segment], keep: npt.NDArray[np.bool_] | None = None) -> Segment:

@@ -3,6 +3,8 @@
 Searches read an immutable ``Snapshot`` and take no lock; a write builds the next snapshot
 under a writers-only lock and swaps it in. A write appends a segment and merges neighbours of
 similar size; a removed or replaced document stays in the statistics until compaction.
+Segments hold term counts; BM25's length normalisation is computed at query time on the
+scoring terms' postings, so every statistic is a function of the versions held now.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import scipy.sparse as sp
 
 from app.matching.postings import Segment, merge
 from app.matching.query import explain, query_terms, weigh
-from app.matching.scoring import DEFAULT_CONFIG, MatchConfig, bm25_tf
+from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
 from app.matching.vocabulary import CHAR, Vocabulary
 
 Where = Callable[[Any], bool]
@@ -47,6 +49,13 @@ class Snapshot:
     alive: npt.NDArray[np.bool_]  # per slot: False once removed or replaced
     keys: list[str]
     meta: list[object]
+    lengths: F64  # per view and slot; a buffer shared with later snapshots (read below len(alive))
+    totals: F64  # per view, the sum of the held versions' lengths (exact: weights are dyadic)
+
+    @property
+    def averages(self) -> F64:
+        """Average length per view over every held version (dead ones until compaction)."""
+        return np.maximum(self.totals / max(len(self.alive), 1), 1e-9)
 
 
 class MatchIndex:
@@ -57,8 +66,7 @@ class MatchIndex:
         self._lock = threading.Lock()  # writers only
         self._vocab = Vocabulary()
         self._slot_of: dict[str, int] = {}
-        self._snapshot = Snapshot((), np.zeros(0, np.bool_), [], [])
-        self.averages: F64 | None = None  # per view; fixed by the first documents
+        self._snapshot = Snapshot((), np.zeros(0, np.bool_), [], [], np.zeros((3, 0)), np.zeros(3))
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -83,7 +91,9 @@ class MatchIndex:
             snap = self._snapshot
             alive = snap.alive.copy()
             alive[slot] = False
-            self._snapshot = Snapshot(snap.segments, alive, snap.keys, snap.meta)
+            self._snapshot = Snapshot(
+                snap.segments, alive, snap.keys, snap.meta, snap.lengths, snap.totals
+            )
             return True
 
     def bulk_load(self, items: Iterable[tuple[str, Tokens, object]]) -> None:
@@ -137,16 +147,20 @@ class MatchIndex:
             self._slot_of[key] = slot
         snap.keys.extend(keys)
         snap.meta.extend(meta)
-        if self.averages is None:
-            self.averages = np.maximum(lengths.mean(axis=0), 1e-9) if len(lengths) else None
-        segments = [*snap.segments, Segment.from_rows(first, self._weighted(rows, lengths))]
+        buffer = snap.lengths
+        if len(alive) > buffer.shape[1]:  # capacity doubles; older snapshots keep the old one
+            buffer = np.zeros((3, max(2 * len(alive), 1024)))
+            buffer[:, :first] = snap.lengths[:, :first]
+        buffer[:, first : len(alive)] = lengths.T
+        totals = snap.totals + lengths.sum(axis=0)
+        segments = [*snap.segments, Segment.from_rows(first, rows)]
         # Neighbours of similar size merge, so there are O(log n) segments and each
         # posting is copied O(log n) times over its life.
         while (
             merge_segments and len(segments) > 1 and segments[-2].n_docs <= 2 * segments[-1].n_docs
         ):
             segments[-2:] = [merge(segments[-2:])]
-        self._snapshot = Snapshot(tuple(segments), alive, snap.keys, snap.meta)
+        self._snapshot = Snapshot(tuple(segments), alive, snap.keys, snap.meta, buffer, totals)
         dead = len(alive) - len(self._slot_of)
         if dead > max(COMPACT_MIN_DEAD, len(alive) // 4):
             self._compact()
@@ -160,23 +174,21 @@ class MatchIndex:
         self._slot_of = {key: slot for slot, key in enumerate(keys)}
         segments = (merge(list(snap.segments), snap.alive),) if live else ()
         meta = [snap.meta[slot] for slot in live]
-        self._snapshot = Snapshot(segments, np.ones(len(keys), np.bool_), keys, meta)
+        lengths = snap.lengths[:, live]
+        alive = np.ones(len(keys), np.bool_)
+        self._snapshot = Snapshot(segments, alive, keys, meta, lengths, lengths.sum(axis=1))
 
-    def _weighted(self, rows: sp.csr_matrix, lengths: F64) -> sp.csr_matrix:
-        """Term counts (rows of documents) replaced by the document side of BM25."""
-        assert self.averages is not None
-        view = self._vocab.views[rows.indices]
-        doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-        ratio = lengths[doc, view] / self.averages[view]
-        rows.data = bm25_tf(rows.data, ratio, self.config).astype(np.float32)
-        return rows
+    @property
+    def averages(self) -> F64:
+        """Average length per view over the versions held now (dead ones until compaction)."""
+        return self._snapshot.averages
 
     def nbytes(self) -> int:
         """Memory held by the index's numpy arrays (not the Python dictionaries and lists)."""
         snap = self._snapshot
         arrays = [a for s in snap.segments for a in (s.terms, s.matrix.indptr, s.matrix.indices)]
         arrays += [s.matrix.data for s in snap.segments]
-        return int(sum(a.nbytes for a in arrays)) + snap.alive.nbytes
+        return int(sum(a.nbytes for a in arrays)) + snap.alive.nbytes + snap.lengths.nbytes
 
     # reads
 
@@ -198,8 +210,8 @@ class MatchIndex:
             indptr = segment.matrix.indptr
             df[there] += indptr[row[there] + 1] - indptr[row[there]]
             located.append(row)
-        assert self.averages is not None  # set with the first documents
-        weighted = weigh(query, df, n_docs, self.averages, self.config)
+        averages = snap.averages
+        weighted = weigh(query, df, n_docs, averages, self.config)
         if weighted is None:
             return []
         telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
@@ -209,7 +221,9 @@ class MatchIndex:
         for segment, row in zip(snap.segments, located, strict=True):
             found = np.flatnonzero(row[weighted.scoring] >= 0)
             rows = row[weighted.scoring][found]
-            postings = segment.matrix[rows]  # the scoring terms' rows
+            postings = segment.matrix[rows]  # the scoring terms' rows: term counts
+            views = query.views[weighted.scoring[found]]  # ascending: words, bigrams, chars
+            _normalise(postings, views, snap.lengths, segment.first, averages, self.config)
             end = segment.first + segment.n_docs
             scores[segment.first : end] += postings.T @ weighted.weights[found]
             # A match shares a word or a bigram: characters alone help recall, prove nothing.
@@ -231,6 +245,31 @@ class MatchIndex:
             Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
             for slot, words in zip(best, explained, strict=True)
         ]
+
+
+def _normalise(
+    postings: sp.csr_matrix,
+    views: I64,
+    lengths: F64,
+    first: int,
+    averages: F64,
+    config: MatchConfig,
+) -> None:
+    """Term counts replaced by BM25's document side ``tf (k1 + 1) / (tf + k1 (1 - b + b len /
+    avg))`` with the current averages: a pass over the selected postings, view by view (the
+    rows are in view order)."""
+    k1, b = config.k1, config.b
+    tf = postings.data.astype(np.float64)
+    bounds = postings.indptr[np.searchsorted(views, np.arange(4))]
+    for view in range(3):
+        start, end = int(bounds[view]), int(bounds[view + 1])
+        if start < end:
+            length = lengths[view].take(postings.indices[start:end] + first)
+            length *= k1 * b / averages[view]
+            length += k1 * (1.0 - b)
+            length += tf[start:end]
+            np.divide(tf[start:end] * (k1 + 1.0), length, out=tf[start:end])
+    postings.data = tf
 
 
 def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:

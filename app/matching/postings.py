@@ -1,7 +1,7 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
-Per term: the slots of its documents (ascending) and each one's document side of BM25
-(``scoring.bm25_tf``). Slots are numbered in write order, so neighbouring segments merge by
+Per term: the slots of its documents (ascending) and each one's field-weighted count of it
+(BM25's length normalisation is applied at query time, ``index._normalise``). Slots are numbered in write order, so neighbouring segments merge by
 interleaving their postings term by term.
 """
 
@@ -22,7 +22,7 @@ F32 = npt.NDArray[np.float32]
 class Segment:
     first: int  # the slot of its first document
     terms: I32  # the term ids that occur, ascending
-    matrix: sp.csr_matrix  # row i: term terms[i]; column j: slot first + j; BM25's doc side
+    matrix: sp.csr_matrix  # row i: term terms[i]; column j: slot first + j; term count
 
     @property
     def n_docs(self) -> int:
@@ -30,7 +30,7 @@ class Segment:
 
     @classmethod
     def from_rows(cls, first: int, rows: sp.csr_matrix) -> Segment:
-        """From documents as rows of per-term weights."""
+        """From documents as rows of per-term counts."""
         if rows.nnz * 4 < rows.shape[1]:  # few postings: sorting them beats a pass per term
             order = np.argsort(rows.indices, kind="stable")  # stable: slots stay ascending
             doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[order]

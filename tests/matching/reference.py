@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-
 from app.matching.features import FIELD_WEIGHTS
 
 K1, B = 1.2, 0.75
@@ -69,11 +67,6 @@ def bm25(count: float, length: float, average: float) -> float:
     return count * (K1 + 1) / (count + K1 * (1 - B + B * length / average))
 
 
-def stored(value: float) -> float:
-    """The index stores a document's side of BM25 in single precision."""
-    return float(np.float32(value))
-
-
 @dataclass
 class Ranked:
     key: str
@@ -122,7 +115,7 @@ def search(
     ranked = []
     for key, (doc, meta) in documents.items():
         raw = sum(
-            weight[t] * stored(bm25(doc.counts[t], doc.lengths[t[0]], averages[t[0]]))
+            weight[t] * bm25(doc.counts[t], doc.lengths[t[0]], averages[t[0]])
             for t in kept
             if t in doc.counts
         )

@@ -1,8 +1,9 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
 Per term: the slots of its documents (ascending) and each one's field-weighted count of it
-(BM25's length normalisation is applied at query time, ``index._normalise``). Slots are numbered in write order, so neighbouring segments merge by
-interleaving their postings term by term.
+(BM25's length normalisation is applied at query time, ``index._normalise``). Slots are
+numbered in write order, so neighbouring segments merge by interleaving their postings term
+by term.
 """
 
 from __future__ import annotations

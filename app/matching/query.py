@@ -140,12 +140,19 @@ def weigh(
     idf = bm25_idf(df, n_docs + config.idf_prior_docs)
     weights = query_tf(query.tf) * idf * np.asarray(config.view_weights)[query.views]
     held = np.flatnonzero(df > 0)
-    if config.terms_per_view is not None and len(held) > config.terms_per_view:
-        keys = np.array([query.keys[i] for i in held.tolist()])
-        order = held[np.lexsort((keys, -weights[held], query.views[held]))]
-        views = query.views[order]
-        starts = np.searchsorted(views, views)  # where each view's run begins
-        held = np.sort(order[np.arange(len(order)) - starts < config.terms_per_view])
+    keep = config.terms_per_view
+    if keep is not None and len(held) > keep:
+        chosen = []
+        for view in range(3):
+            mine = held[query.views[held] == view]
+            if len(mine) > keep:  # the heaviest; the text decides only between equal weights
+                mine_weights = weights[mine]
+                kth = np.partition(mine_weights, len(mine) - keep)[len(mine) - keep]
+                above = mine[mine_weights > kth]
+                tied = sorted(mine[mine_weights == kth].tolist(), key=query.keys.__getitem__)
+                mine = np.concatenate([above, np.array(tied[: keep - len(above)], np.int64)])
+            chosen.append(mine)
+        held = np.sort(np.concatenate(chosen))
     if not len(held):
         return None
     held = held[np.argsort(query.views[held], kind="stable")]  # words, bigrams, characters

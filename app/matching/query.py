@@ -88,13 +88,15 @@ def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerm
     keys = list(counts)
     views = np.zeros(len(keys), dtype=np.int64)
     rest = keys[len(words) :]
-    views[len(words) :] = [BIGRAM if key[0] == BIGRAM_MARK else CHAR for key in rest]
+    # The marked keys as code points (mark, character, character or 0), vectorised.
+    marks = np.array(rest, dtype="<U3").view(np.uint32).reshape(len(rest), 3).astype(np.int64)
+    is_pair = marks[:, 0] == ord(BIGRAM_MARK)
+    views[len(words) :] = np.where(is_pair, BIGRAM, CHAR)
     ids = np.empty(len(keys), dtype=np.int64)
     is_bigram = views == BIGRAM
-    named = [key for key in keys if key[0] != BIGRAM_MARK]
+    named = words + [rest[i] for i in np.flatnonzero(~is_pair).tolist()]
     ids[~is_bigram] = np.fromiter(map(vocab.ids.get, named, repeat(-1)), np.int64, len(named))
-    codes = [ord(key[1]) << 21 | ord(key[2]) for key in rest if key[0] == BIGRAM_MARK]
-    ids[is_bigram] = vocab.bigrams.get(np.array(codes, dtype=np.int64))
+    ids[is_bigram] = vocab.bigrams.get(marks[is_pair, 1] << 21 | marks[is_pair, 2])
     tf = np.fromiter(counts.values(), np.float64, len(counts))
     lengths = np.bincount(views, weights=tf, minlength=3).astype(np.float64)
     return QueryTerms(words, keys, ids, views, tf, tokens, lengths)

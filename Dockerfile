@@ -17,11 +17,6 @@ COPY app ./app
 RUN useradd --create-home --uid 10001 jiebang && mkdir -p var && chown jiebang var
 
 USER jiebang
-# The matcher's compiled kernels, cached in the image. On another CPU model the cache does not
-# apply: the service then compiles them in the background and its match routes answer 503
-# matcher_starting (with Retry-After) until they are ready; /readyz says when.
-ENV NUMBA_CACHE_DIR=/home/jiebang/.cache/numba
-RUN python -m app.matching.compile
 EXPOSE 8000
 # SECRET_KEY and DATABASE_URL come from the environment: without SECRET_KEY the app refuses to start.
 CMD ["sh", "-c", "alembic upgrade head && python -m app.bootstrap && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --loop uvloop --http httptools --proxy-headers --no-server-header"]

@@ -1,7 +1,7 @@
-# make run      - set up .venv from the lock, migrate, bootstrap, compile the matcher's kernels,
-#                 serve on $(HOST):$(PORT)
+# make run      - set up .venv from the lock, migrate, bootstrap, serve on $(HOST):$(PORT)
 # make test     - set up .venv with the test tools and run the whole suite
 # make evaluate DATA=dir - the matcher's quality on a BEIR-layout dataset (docs/matching.md)
+# make bench SIZES=2000,10000,100000 - the matcher's speed and memory (docs/matching.md)
 # make bench-volume - seed PostgreSQL with 100k challenges (and their bids, projects, audit
 #                 events) and time the list routes over HTTP (docs/performance.md, "Volume");
 #                 BENCH_ARGS="--keep" / "--reuse" / "--help"
@@ -30,7 +30,6 @@ run: $(VENV)/.runtime
 	mkdir -p var
 	$(BIN)/alembic upgrade head
 	$(BIN)/python -m app.bootstrap
-	$(BIN)/python -m app.matching.compile
 	exec $(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --loop uvloop --http httptools --no-server-header
 
 test: $(VENV)/.dev
@@ -48,10 +47,10 @@ evaluate: $(VENV)/.dev
 	@if [ -z "$(DATA)" ]; then echo "make evaluate DATA=<dir>: the dataset's directory;" \
 	  "get the public CSL dataset (Chinese Scientific Literature) in BEIR layout from the" \
 	  "C-MTEB collection (corpus.jsonl, queries.jsonl, qrels/dev.tsv)" >&2; exit 2; fi
-	$(BIN)/python -m app.matching.evaluate "$(DATA)"
+	$(BIN)/python -m benchmarks.evaluate "$(DATA)"
 
 bench: $(VENV)/.dev
-	$(BIN)/python -m app.matching.bench
+	$(BIN)/python -m benchmarks.bench $(if $(SIZES),--sizes $(SIZES))
 
 bench-volume: $(VENV)/.dev
 	$(BIN)/python scripts/bench_volume.py $(BENCH_ARGS)

@@ -72,9 +72,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=MIB, ge=1)
     # Load the match index in the background at start, so no request waits for it.
     match_warmup: bool = True
-    # Threads per search: 2 splits a search's postings and rescoring with a helper thread;
-    # unset: 2 where the process may use two cores or more.
-    match_threads: int | None = Field(default=None, ge=1, le=2)
     # PostgreSQL: how long a statement may wait for a row lock, run, or wait to connect
     # (seconds; 0 turns a timeout off). A lock wait that ends answers 503 with Retry-After.
     db_lock_timeout: float = Field(default=5, ge=0)

@@ -204,7 +204,7 @@ class ServiceUnavailable(AppError):
 
 
 class MatcherStarting(ServiceUnavailable):
-    """The matcher's kernels are still compiling, or its index is still loading."""
+    """The matcher's index is still loading."""
 
     code = "matcher_starting"
 

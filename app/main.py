@@ -1,6 +1,5 @@
 """The application factory: routers, error handlers, CORS and the offline API docs."""
 
-import asyncio
 import functools
 import gc
 import logging
@@ -48,7 +47,6 @@ from app.routers import (
 from app.services import match_sync
 
 API_PREFIX = "/api/v1"
-KERNELS_WAIT_SECONDS = 2.0
 # Swagger UI's files ship inside the fastapi-offline wheel; intranets cannot reach a CDN.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
@@ -78,17 +76,11 @@ def operation_id(route: APIRoute) -> str:
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    # In the background: uvicorn serves at once, and until the matcher is ready its routes
-    # answer 503 (and /readyz says so) instead of waiting for a compiler.
+    # In the background: uvicorn serves at once, and /readyz says 503 until the index is loaded.
     if get_settings().match_warmup:
         threading.Thread(
             target=match_sync.warm_up, args=(get_read_session_factory(),), daemon=True
         ).start()
-    else:
-        match_sync.start_kernels()
-    # Kernels in numba's cache load in about half a second: wait that long, so that a server
-    # with a cache is ready when it first answers; a real compile goes on in the background.
-    await asyncio.to_thread(match_sync.wait_for_kernels, KERNELS_WAIT_SECONDS)
     freeze_startup_objects()
     yield
 

@@ -1,12 +1,9 @@
 """How long a fresh clone takes to serve: set-up as `make run` does it, then uvicorn.
 
     python scripts/startup_timing.py            # clone HEAD of this repo into a temp dir
-    python scripts/startup_timing.py --no-compile   # skip the compile step (a service that
-                                                    # starts without compiled kernels)
 
 Steps, each timed and printed: `git clone` of the repo (committed files only), `alembic
-upgrade head`, `python -m app.bootstrap` (demo data, so there is a challenge to match),
-`python -m app.matching.compile` (into an empty numba cache, as on a new machine); then
+upgrade head`, `python -m app.bootstrap` (demo data, so there is a challenge to match); then
 uvicorn starts and the script polls `/healthz` until it answers 200 (the first target: within
 5 s), then asks for a published challenge's matches until one answers 200 (the second target:
 within 1 s of `/healthz`), and notes when `/readyz` first says 200. The Python that runs the
@@ -91,7 +88,7 @@ def _poll(url: str, until: float, server: subprocess.Popen[bytes]) -> tuple[floa
     raise SystemExit(f"startup_timing: no 200 from {url} within {START_LIMIT:.0f} s")
 
 
-def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
+def run(*, source: Path, keep: bool) -> dict[str, float]:
     """Clone, set up, start uvicorn and time it; returns the figures in seconds."""
     work = Path(tempfile.mkdtemp(prefix="startup-timing-"))
     repo = work / "repo"
@@ -102,7 +99,6 @@ def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
         "DEMO": "1",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "RATE_LIMITS": "off",
-        "NUMBA_CACHE_DIR": str(work / "numba-cache"),  # empty, as on a new machine
         "LOG_LEVEL": "WARNING",
     }
     env.pop("PYTHONPATH", None)
@@ -123,13 +119,6 @@ def run(*, source: Path, compile_kernels: bool, keep: bool) -> dict[str, float]:
         "alembic upgrade head", [py, "-m", "alembic", "upgrade", "head"], repo, env
     )
     figures["bootstrap"] = _step("python -m app.bootstrap", [py, "-m", "app.bootstrap"], repo, env)
-    if compile_kernels:
-        figures["compile"] = _step(
-            "python -m app.matching.compile (the first compile takes 20 s to 2 min)",
-            [py, "-m", "app.matching.compile"],
-            repo,
-            env,
-        )
     challenge = _published_challenge(repo / "var" / "jiebang.db")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -181,12 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--source", type=Path, default=ROOT, help="the repo to clone")
-    parser.add_argument(
-        "--no-compile", action="store_true", help="skip python -m app.matching.compile"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args(argv)
-    figures = run(source=args.source, compile_kernels=not args.no_compile, keep=args.keep)
+    figures = run(source=args.source, keep=args.keep)
     print(" ".join(f"{name}={value:.2f}" for name, value in figures.items()))
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs", flush=True)

@@ -26,19 +26,13 @@ from app.config import get_settings
 from app.db import get_engine, get_session, get_session_factory, make_engine, migrate
 from app.main import create_app
 from app.ratelimit import reset_abuse_limits
-from app.services.match_sync import prepare_kernels, reset_runtimes
+from app.services.match_sync import reset_runtimes
 from tests.databases import create_database
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tests load each test's match index themselves, from the test's own database.
 os.environ.setdefault("MATCH_WARMUP", "0")
 get_settings.cache_clear()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def matcher_kernels() -> None:
-    """Compiled (or loaded from numba's cache) once, as `make run` does before it serves."""
-    prepare_kernels()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ import httpx2 as httpx
 import pytest
 
 from app.db import get_session_factory
-from app.matching import kernels
 from app.models import OrganizationKind
 from tests.factories import headers, make_capability, make_challenge, make_user
 from tests.servers import serve
@@ -19,7 +18,6 @@ PBN = "大尺寸晶体生长用热解氮化硼坩埚的研制，化学气相沉�
 
 @pytest.fixture
 def two_servers(live_database: str, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
-    kernels.warm_up()  # compiled into numba's disk cache here, so the servers only load them
     env = {**os.environ, "DATABASE_URL": live_database, "LOG_LEVEL": "WARNING"}
     with ExitStack() as stack:
         # A loaded 2-core machine imports slowly.

@@ -1,7 +1,4 @@
-"""Matching engine: jieba tokens, field-weighted BM25 over words, bigrams and characters.
-
-Pure: the standard library, jieba/rjieba, numpy, scipy and numba (scikit-learn only in evaluate).
-"""
+"""Matching: jieba tokens, BM25 over words, bigrams and characters (numpy, scipy)."""
 
 from app.matching.features import FIELD_WEIGHTS, DocTokens, analyze, analyze_many, merge_tokens
 from app.matching.index import Match, MatchIndex

@@ -1,17 +1,20 @@
-"""Documents as stored tokens (DocTokens) and as weighted features for the index.
+"""Documents as stored tokens (DocTokens): analysed fields, merged queries, field weights.
 
 DocTokens, ``{field: [token, ...]}``, is what the service stores beside each document (JSON),
-so a restart rebuilds the index without segmenting again. Features are derived from it
-deterministically: field-weighted term counts of the words, plus two character views of the
-Chinese text: the character bigrams inside each word and across adjacent words, and the single
-characters. They let a query match a paper that writes a term differently (``神经网络模型``
-against ``神经网络`` and ``模型``, ``红薯`` against ``甘薯``).
+so a restart rebuilds the index without segmenting again. The index derives its terms from
+it deterministically (``vocabulary.py``): field-weighted counts of the words, plus two
+character views of the Chinese text: the character bigrams inside each word and across
+adjacent words, and the single characters. They let a query match a paper that writes a term
+differently (``神经网络模型`` against ``神经网络`` and ``模型``, ``红薯`` against ``甘薯``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.matching.text import Tokenizer
 
 DocTokens = dict[str, list[str]]
 
@@ -24,25 +27,9 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "description": 1.0,
 }
 DEFAULT_FIELD = "description"
-BIGRAM_PREFIX = "\x01"  # bigram features never collide with word tokens
-CHAR_PREFIX = "\x02"
-# How much the character-bigram and character views count against the word view
-# (measured in docs/matching.md: results are flat between 0.3 and 1.0).
-BIGRAM_WEIGHT = 0.5
-CHAR_WEIGHT = 0.5
 
 
-class SupportsTokenize(Protocol):
-    def tokenize(self, text: str) -> list[str]: ...
-
-
-class SupportsTokenizeMany(SupportsTokenize, Protocol):
-    def tokenize_many(
-        self, texts: Iterable[str], *, processes: int = 2, chunksize: int = 32
-    ) -> list[list[str]]: ...
-
-
-def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> DocTokens:
+def analyze(fields: Mapping[str, str | None], tokenizer: Tokenizer) -> DocTokens:
     """Tokenise each non-empty field; unknown fields count as description."""
     out: DocTokens = {}
     for name, text in fields.items():
@@ -57,7 +44,7 @@ def analyze(fields: Mapping[str, str | None], tokenizer: SupportsTokenize) -> Do
 
 def analyze_many(
     items: Iterable[Mapping[str, str | None]],
-    tokenizer: SupportsTokenizeMany,
+    tokenizer: Tokenizer,
     *,
     processes: int = 2,
 ) -> list[DocTokens]:

@@ -1,84 +1,72 @@
-"""MatchIndex: incremental BM25 over words, character bigrams and characters.
+"""MatchIndex: exact BM25 over words, character bigrams and characters (docs/matching.md).
 
-Writes go to a delta segment and tombstones (no array of the base is copied); when the delta
-holds ``merge_threshold`` documents a background thread folds it into a new base, built
-outside the lock and swapped in, so searches never wait for a merge. Document frequencies
-are maintained exactly on every write, so IDF is always that of the live corpus; the average
-view lengths that BM25 normalises by are those of the base (refreshed at each merge).
+Searches read an immutable ``Snapshot`` and take no lock; a write builds the next snapshot
+under a writers-only lock and swaps it in. A write appends a segment and merges neighbours of
+similar size; a removed or replaced document stays in the statistics until compaction.
+Segments hold term counts; BM25's length normalisation is computed at query time on the
+scoring terms' postings, so every statistic is a function of the versions held now.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from app.matching.helper import default_threads
-from app.matching.query import (
-    Query,
-    base_candidates,
-    build_query,
-    delta_candidates,
-    explain,
-    rescore_base,
-    rescore_delta,
-)
+from app.matching.postings import Segment, merge
+from app.matching.query import explain, query_terms, weigh
 from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
-from app.matching.segments import BaseSegment, DeltaSegment, Table
-from app.matching.store import DocFeatures, Vocabulary, doc_features, encode_bulk
+from app.matching.vocabulary import CHAR, Vocabulary
 
-logger = logging.getLogger(__name__)
-
-Where = Callable[[Mapping[str, object]], bool]
+Where = Callable[[Any], bool]
+Tokens = Mapping[str, list[str]]
+F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-ENCODE_CHUNK = 20_000
+LOAD_CHUNK = 8_192  # documents encoded at once by bulk_load
+COMPACT_MIN_DEAD = 1_000
 
 
 @dataclass(frozen=True)
 class Match:
-    """One ranked document: ``score`` in (0, 1]; ``terms`` are (word, share of the score)."""
+    """One ranked document: ``score`` in (0, 1]; ``terms`` are (query word, share of score)."""
 
     key: str
     score: float
     terms: list[tuple[str, float]] = field(default_factory=list)
 
 
-class MatchIndex:
-    """A thread-safe, incrementally updated index of one kind of document."""
+@dataclass(frozen=True)
+class Snapshot:
+    """What a search reads. ``keys`` and ``meta`` are append-only lists shared with later
+    snapshots (read only below ``len(alive)``); every other part is never modified."""
 
-    def __init__(
-        self,
-        config: MatchConfig = DEFAULT_CONFIG,
-        *,
-        merge_threshold: int = 2_000,
-        threads: int | None = None,
-    ) -> None:
+    segments: tuple[Segment, ...]
+    alive: npt.NDArray[np.bool_]  # per slot: False once removed or replaced
+    keys: list[str]
+    meta: list[object]
+    lengths: F64  # per view and slot; a buffer shared with later snapshots (read below len(alive))
+    totals: F64  # per view, the sum of the held versions' lengths (exact: weights are dyadic)
+
+    @property
+    def averages(self) -> F64:
+        """Average length per view over every held version (dead ones until compaction)."""
+        return np.maximum(self.totals / max(len(self.alive), 1), 1e-9)
+
+
+class MatchIndex:
+    """The documents of one kind, searchable while they are written; safe between threads."""
+
+    def __init__(self, config: MatchConfig = DEFAULT_CONFIG) -> None:
         self.config = config
-        self.merge_threshold = merge_threshold
-        # 2: a search's postings and rescoring are split with a helper thread (helper.py).
-        self.threads = default_threads() if threads is None else threads
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # writers only
         self._vocab = Vocabulary()
-        self._df = np.zeros(1024, dtype=np.int32)
-        self._accumulator = np.zeros(0, dtype=np.float32)  # per base slot: candidate scores
         self._slot_of: dict[str, int] = {}
-        self._keys: list[str | None] = []
-        self._meta: list[Mapping[str, object] | None] = []
-        self._free: list[int] = []
-        self._sums = np.zeros(3, dtype=np.float64)
-        self._base = BaseSegment(None, np.zeros(0, np.bool_), self._vocab.table(), config)
-        self._base_dead: set[int] = set()
-        self._deltas: list[DeltaSegment] = [DeltaSegment()]
-        self._loc: dict[int, tuple[DeltaSegment, int]] = {}
-        self._frozen: list[DeltaSegment] = []  # deltas being merged
-        self._dead_while_merging: set[int] = set()
-        self._merge_thread: threading.Thread | None = None
-        self._generation = 0  # bumped by every synchronous rebuild
+        self._snapshot = Snapshot((), np.zeros(0, np.bool_), [], [], np.zeros((3, 0)), np.zeros(3))
 
     def __len__(self) -> int:
         return len(self._slot_of)
@@ -88,343 +76,221 @@ class MatchIndex:
 
     # writes
 
-    def upsert(self, key: str, tokens: Mapping[str, list[str]], meta: Mapping[str, object]) -> None:
+    def upsert(self, key: str, tokens: Tokens, meta: object) -> None:
         """Add or replace a document; the next search sees it."""
         with self._lock:
-            self._remove(key)
-            features = doc_features(tokens, self._vocab)
-            slot = self._new_slot(key, meta)
-            self._grow()
-            self._df[features.ids] += 1
-            self._sums += features.lengths
-            delta = self._deltas[-1]
-            self._loc[slot] = (delta, delta.add(slot, features, self._vocab.kinds))
-            if len(delta) >= self.merge_threshold and self._merge_thread is None:
-                self._merge_thread = threading.Thread(
-                    target=self._merge, name="match-index-merge", daemon=True
-                )
-                self._merge_thread.start()
+            rows, lengths = self._vocab.encode([tokens])
+            self._append([key], [meta], rows, lengths, merge_segments=True)
 
     def remove(self, key: str) -> bool:
         """Drop a document; returns whether it was there."""
         with self._lock:
-            return self._remove(key)
+            slot = self._slot_of.pop(key, None)
+            if slot is None:
+                return False
+            snap = self._snapshot
+            alive = snap.alive.copy()
+            alive[slot] = False
+            self._snapshot = Snapshot(
+                snap.segments, alive, snap.keys, snap.meta, snap.lengths, snap.totals
+            )
+            return True
 
-    def bulk_load(
-        self, items: Iterable[tuple[str, Mapping[str, list[str]], Mapping[str, object]]]
-    ) -> None:
-        """Add many documents (already tokenised) and rebuild the base once (vectorised)."""
-        self.wait_for_merge()
+    def bulk_load(self, items: Iterable[tuple[str, Tokens, object]]) -> None:
+        """Add many documents (the last of a repeated key wins), read in chunks from any
+        iterable, then compact the index into one segment."""
         with self._lock:
-            batch: list[tuple[int, Mapping[str, list[str]]]] = []
-            parts: list[sp.csr_matrix] = []
-            slots: list[int] = []
-            unique = {key: (tokens, meta) for key, tokens, meta in items}  # the last one wins
-            for key, (tokens, meta) in unique.items():
-                self._remove(key)
-                batch.append((self._new_slot(key, meta), tokens))
-                if len(batch) == ENCODE_CHUNK:
-                    parts.append(encode_bulk([t for _, t in batch], self._vocab))
-                    slots.extend(s for s, _ in batch)
-                    batch = []
-            if batch:
-                parts.append(encode_bulk([t for _, t in batch], self._vocab))
-                slots.extend(s for s, _ in batch)
-            self._rebuild(parts, np.array(slots, dtype=np.int64))
+            keys: list[str] = []
+            meta: list[object] = []
+            chunk: list[Tokens] = []
+            parts: list[tuple[sp.csr_matrix, F64]] = []
+            for key, tokens, item_meta in items:
+                keys.append(key)
+                meta.append(item_meta)
+                chunk.append(tokens)
+                if len(chunk) == LOAD_CHUNK:
+                    parts.append(self._vocab.encode(chunk))
+                    chunk = []
+            if chunk:
+                parts.append(self._vocab.encode(chunk))
+            if parts:
+                for rows, _ in parts:  # later chunks may have added terms
+                    rows.resize((rows.shape[0], self._vocab.size))
+                rows = sp.vstack([rows for rows, _ in parts], format="csr")
+                lengths = np.concatenate([lengths for _, lengths in parts])
+                del parts
+                self._append(keys, meta, rows, lengths, merge_segments=False)
+            self._compact()
+            self._vocab.bigrams.settle()
 
     def compact(self) -> None:
-        """Fold every delta and tombstone into a new base now."""
-        self.wait_for_merge()
+        """Merge every segment into one and drop dead documents now."""
         with self._lock:
-            self._rebuild([], np.zeros(0, dtype=np.int64))
+            self._compact()
 
-    def wait_for_merge(self) -> None:
-        """Wait for a background merge, if one is running."""
-        thread = self._merge_thread
-        if thread is not None:
-            thread.join()
+    def _append(
+        self,
+        keys: list[str],
+        meta: list[object],
+        rows: sp.csr_matrix,
+        lengths: F64,
+        *,
+        merge_segments: bool,
+    ) -> None:
+        snap = self._snapshot
+        first = len(snap.alive)
+        alive = np.concatenate([snap.alive, np.ones(len(keys), np.bool_)])
+        for slot, key in enumerate(keys, start=first):
+            old = self._slot_of.get(key)
+            if old is not None:
+                alive[old] = False
+            self._slot_of[key] = slot
+        snap.keys.extend(keys)
+        snap.meta.extend(meta)
+        buffer = snap.lengths
+        if len(alive) > buffer.shape[1]:  # capacity doubles; older snapshots keep the old one
+            buffer = np.zeros((3, max(2 * len(alive), 1024)))
+            buffer[:, :first] = snap.lengths[:, :first]
+        buffer[:, first : len(alive)] = lengths.T
+        totals = snap.totals + lengths.sum(axis=0)
+        segments = [*snap.segments, Segment.from_rows(first, rows)]
+        # Neighbours of similar size merge, so there are O(log n) segments and each
+        # posting is copied O(log n) times over its life.
+        while (
+            merge_segments and len(segments) > 1 and segments[-2].n_docs <= 2 * segments[-1].n_docs
+        ):
+            segments[-2:] = [merge(segments[-2:])]
+        self._snapshot = Snapshot(tuple(segments), alive, snap.keys, snap.meta, buffer, totals)
+        dead = len(alive) - len(self._slot_of)
+        if dead > max(COMPACT_MIN_DEAD, len(alive) // 4):
+            self._compact()
 
-    def _new_slot(self, key: str, meta: Mapping[str, object]) -> int:
-        if self._free:
-            slot = self._free.pop()
-            self._keys[slot], self._meta[slot] = key, dict(meta)
-        else:
-            slot = len(self._keys)
-            self._keys.append(key)
-            self._meta.append(dict(meta))
-        self._slot_of[key] = slot
-        return slot
+    def _compact(self) -> None:
+        snap = self._snapshot
+        if all(snap.alive) and len(snap.segments) <= 1:
+            return
+        live = np.flatnonzero(snap.alive).tolist()
+        keys = [snap.keys[slot] for slot in live]
+        self._slot_of = {key: slot for slot, key in enumerate(keys)}
+        segments = (merge(list(snap.segments), snap.alive),) if live else ()
+        meta = [snap.meta[slot] for slot in live]
+        lengths = snap.lengths[:, live]
+        alive = np.ones(len(keys), np.bool_)
+        self._snapshot = Snapshot(segments, alive, keys, meta, lengths, lengths.sum(axis=1))
 
-    def _grow(self) -> None:
-        """Per-term arrays follow the vocabulary (amortised doubling: a few MB at most)."""
-        size = len(self._vocab)
-        if size > len(self._df):
-            capacity = max(size, 2 * len(self._df))
-            df = np.zeros(capacity, dtype=np.int32)
-            df[: len(self._df)] = self._df
-            self._df = df
-
-    def _remove(self, key: str) -> bool:
-        slot = self._slot_of.pop(key, None)
-        if slot is None:
-            return False
-        located = self._loc.pop(slot, None)
-        if located is not None:
-            delta, row = located
-            delta.alive[row] = False
-            features = delta.rows[row]
-            ids, lengths = features.ids, features.lengths
-            if delta in self._frozen:
-                self._dead_while_merging.add(slot)
-        else:
-            self._base_dead.add(slot)
-            _, terms, _ = self._base.expand(np.array([slot], dtype=np.int64))
-            ids, lengths = np.unique(terms), self._base.lengths[slot]
-            if self._frozen:
-                self._dead_while_merging.add(slot)
-        self._df[ids] -= 1
-        self._sums -= lengths
-        self._keys[slot] = None
-        self._meta[slot] = None
-        self._free.append(slot)
-        return True
-
-    # merges
-
-    def _snapshot(self, extra: list[sp.csr_matrix], extra_slots: I64) -> _Snapshot:
-        """What the next base is built from: cheap (references and a copy of the tombstones),
-        taken under the lock; the build itself (``_assemble``, ``BaseSegment``) needs no lock."""
-        base = self._base
-        base_keep = base.present.copy()  # the base's rows still current
-        if self._base_dead:
-            base_keep[np.fromiter(self._base_dead, np.int64, len(self._base_dead))] = False
-        rows = [
-            (delta.slots[row], delta.rows[row])
-            for delta in self._frozen
-            for row, alive in enumerate(delta.alive)
-            if alive
-        ]
-        return _Snapshot(
-            base, base_keep, rows, extra, extra_slots, len(self._keys), self._vocab.table()
-        )
-
-    def _rebuild(self, extra: list[sp.csr_matrix], extra_slots: I64) -> None:
-        """Synchronous full rebuild under the lock (bulk loads and compact()); a background
-        merge still running is then discarded (its input is part of this rebuild)."""
-        self._generation += 1
-        self._frozen = list(self._deltas)
-        snapshot = self._snapshot(extra, extra_slots)
-        matrix, present = _assemble(snapshot)
-        table = snapshot.table
-        del snapshot
-        extra.clear()  # the caller's encoded chunks are in ``matrix`` now
-        base = BaseSegment(matrix, present, table, self.config)
-        del matrix
-        self._base, self._base_dead = base, set()
-        self._deltas, self._frozen, self._loc = [DeltaSegment()], [], {}
-        self._dead_while_merging = set()
-        self._grow()
-        self._df[:] = 0
-        self._df[: base.n_terms] = base.df
-        self._sums = base.lengths[base.present].sum(axis=0, dtype=np.float64)
-
-    def _merge(self) -> None:
-        """Background merge: snapshot under the lock, build outside it, swap under it."""
-        try:
-            with self._lock:
-                generation = self._generation
-                self._frozen = list(self._deltas)
-                self._deltas.append(DeltaSegment())
-                self._dead_while_merging = set()
-                snapshot = self._snapshot([], np.zeros(0, dtype=np.int64))
-            matrix, present = _assemble(snapshot)
-            base = BaseSegment(matrix, present, snapshot.table, self.config)
-            with self._lock:
-                if generation != self._generation:
-                    return
-                for delta in self._frozen:
-                    for row, slot in enumerate(delta.slots):
-                        if self._loc.get(slot) == (delta, row):
-                            del self._loc[slot]
-                self._deltas = [d for d in self._deltas if d not in self._frozen]
-                self._base, self._base_dead = base, self._dead_while_merging
-                self._frozen, self._dead_while_merging = [], set()
-        except Exception:  # pragma: no cover - the deltas stay searchable
-            logger.exception("match index merge failed")
-            with self._lock:
-                self._frozen, self._dead_while_merging = [], set()
-        finally:
-            self._merge_thread = None
+    @property
+    def averages(self) -> F64:
+        """Average length per view over the versions held now (dead ones until compaction)."""
+        return self._snapshot.averages
 
     def nbytes(self) -> int:
-        """Memory held by the numpy arrays of the index (not the Python-level dicts)."""
-        return self._base.nbytes() + int(self._df.nbytes)
+        """Memory held by the index's numpy arrays (not the Python dictionaries and lists)."""
+        snap = self._snapshot
+        arrays = [a for s in snap.segments for a in (s.terms, s.matrix.indptr, s.matrix.indices)]
+        arrays += [s.matrix.data for s in snap.segments]
+        return int(sum(a.nbytes for a in arrays)) + snap.alive.nbytes + snap.lengths.nbytes
 
     # reads
 
-    def averages(self) -> npt.NDArray[np.float32]:
-        """Average view lengths: those of the base once built, else of the live corpus."""
-        if self._base.n_docs:
-            return self._base.averages
-        n = max(len(self), 1)
-        return np.maximum(self._sums / n, 1e-6).astype(np.float32)
-
     def search(
-        self,
-        query_tokens: Mapping[str, list[str]],
-        *,
-        limit: int = 10,
-        where: Where | None = None,
+        self, query_tokens: Tokens, *, limit: int = 10, where: Where | None = None
     ) -> list[Match]:
-        """The best ``limit`` documents for the query (that pass ``where``), best first."""
-        if limit <= 0:
+        """The best ``limit`` documents that share a word or a bigram with the query (and pass
+        ``where``), best first; ties by key."""
+        snap = self._snapshot
+        n_docs = len(snap.alive)
+        query = query_terms(query_tokens, self._vocab)
+        if limit <= 0 or not n_docs or query is None:
             return []
-        with self._lock:
-            averages = self.averages()
-            query = build_query(
-                query_tokens, self._vocab, self._df, len(self), averages, self.config
-            )
-            if query is None:
-                return []
-            scores, slots, parts = self._search(query, limit, where, averages)
-            best = np.lexsort((slots, -scores))[:limit]
-            explained = explain(query, parts[best], self.config.explain_terms)
-            keys = self._keys
-            return [
-                Match(keys[slot], min(1.0, raw / query.self_score), terms)
-                for raw, slot, terms in zip(
-                    scores[best].tolist(), slots[best].tolist(), explained, strict=True
-                )
-            ]
-
-    def _search(
-        self, query: Query, limit: int, where: Where | None, averages: npt.NDArray[np.float32]
-    ) -> tuple[npt.NDArray[np.float64], I64, npt.NDArray[np.float32]]:
-        """The candidates' exact scores, slots and per-query-term contributions."""
-        config = self.config
-        want = max(config.candidates, config.candidates_per_result * limit)
-        meta = self._meta
-        accept = None if where is None else (lambda slot: bool(where(meta[slot])))  # type: ignore[arg-type]
-        base = self._base
-        dead = np.fromiter(self._base_dead, dtype=np.int64, count=len(self._base_dead))
-        if len(self._accumulator) != base.n_slots:
-            self._accumulator = np.zeros(base.n_slots, dtype=np.float32)
-        budget = config.budget(base.n_slots, len(self))
-        found = base_candidates(
-            base, query, want, accept, dead, budget, self._accumulator, self.threads
-        )
-        groups: list[tuple[DeltaSegment | None, list[int], npt.NDArray[np.float32]]] = [
-            (None, *found)
+        df = np.zeros(len(query.ids), dtype=np.int64)
+        located = []  # per segment, the row of each query term (-1: not there)
+        for segment in snap.segments:
+            row = segment.rows_of(query.ids)
+            there = np.flatnonzero(row >= 0)
+            indptr = segment.matrix.indptr
+            df[there] += indptr[row[there] + 1] - indptr[row[there]]
+            located.append(row)
+        averages = snap.averages
+        weighted = weigh(query, df, n_docs, averages, self.config)
+        if weighted is None:
+            return []
+        telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
+        scores = np.zeros(n_docs)
+        evidence = np.zeros(n_docs, dtype=np.bool_)
+        parts = []
+        for segment, row in zip(snap.segments, located, strict=True):
+            found = np.flatnonzero(row[weighted.scoring] >= 0)
+            rows = row[weighted.scoring][found]
+            postings = segment.matrix[rows]  # the scoring terms' rows: term counts
+            views = query.views[weighted.scoring[found]]  # ascending: words, bigrams, chars
+            _normalise(postings, views, snap.lengths, segment.first, averages, self.config)
+            end = segment.first + segment.n_docs
+            scores[segment.first : end] += postings.T @ weighted.weights[found]
+            # A match shares a word or a bigram: characters alone help recall, prove nothing.
+            telling_end = postings.indptr[int((found < telling).sum())]
+            evidence[postings.indices[:telling_end] + segment.first] = True
+            parts.append((segment.first, found, postings))
+        scores[~(snap.alive & evidence)] = 0.0
+        best = _best(scores, limit, where, snap)
+        table = np.zeros((len(best), len(weighted.scoring)))  # best documents x scoring terms
+        for first, found, postings in parts:
+            mine = [(row, slot - first) for row, slot in enumerate(best) if slot >= first]
+            mine = [(row, col) for row, col in mine if col < postings.shape[1]]
+            if mine:
+                rows, cols = np.array(mine).T
+                values = postings[:, cols].toarray().T * weighted.weights[found]
+                table[rows[:, None], found] += values
+        explained = explain(query, weighted.scoring, table, self.config.explain_terms)
+        return [
+            Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
+            for slot, words in zip(best, explained, strict=True)
         ]
-        for delta in self._deltas:
-            budget = config.budget(len(delta), len(self))
-            found = delta_candidates(delta, query, want, accept, averages, config, budget)
-            groups.append((delta, *found))
-        groups = [group for group in groups if group[1]]
-        if len(groups) > 1:  # only the best ``want`` of all segments' candidates are rescored
-            everyone = np.concatenate([group[2] for group in groups])
-            keep = np.zeros(len(everyone), dtype=np.bool_)
-            keep[np.argsort(-everyone, kind="stable")[:want]] = True
-            kept = np.split(keep, np.cumsum([len(group[1]) for group in groups])[:-1])
-            groups = [
-                (segment, [item for item, k in zip(items, flags, strict=True) if k], first)
-                for (segment, items, first), flags in zip(groups, kept, strict=True)
-            ]
-        scores, slots, parts = [], [], []
-        for segment, items, _ in groups:
-            if not items:
-                continue
-            if segment is None:
-                slots.append(np.array(items, dtype=np.int64))
-                found_scores, contributions = rescore_base(
-                    base, slots[-1], averages, query, config, self.threads
-                )
-            else:
-                slots.append(np.array([segment.slots[r] for r in items], dtype=np.int64))
-                found_scores, contributions = rescore_delta(segment, items, averages, query, config)
-            scores.append(found_scores)
-            parts.append(contributions)
-        if not scores:
-            return np.zeros(0), np.zeros(0, np.int64), np.zeros((0, len(query.ids)), np.float32)
-        all_scores = np.concatenate(scores)
-        positive = np.flatnonzero(all_scores > 0)
-        return (
-            all_scores[positive],
-            np.concatenate(slots)[positive],
-            np.concatenate(parts)[positive],
-        )
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    base: BaseSegment
-    base_keep: npt.NDArray[np.bool_]  # rows of the base still current
-    rows: list[tuple[int, DocFeatures]]  # live rows of the deltas being merged
-    extra: list[sp.csr_matrix]  # bulk-loaded primary features, rows = extra_slots
-    extra_slots: I64
-    n_slots: int
-    table: Table
+def _normalise(
+    postings: sp.csr_matrix,
+    views: I64,
+    lengths: F64,
+    first: int,
+    averages: F64,
+    config: MatchConfig,
+) -> None:
+    """Term counts replaced by BM25's document side ``tf (k1 + 1) / (tf + k1 (1 - b + b len /
+    avg))`` with the current averages: a pass over the selected postings, view by view (the
+    rows are in view order)."""
+    k1, b = config.k1, config.b
+    tf = postings.data.astype(np.float64)
+    bounds = postings.indptr[np.searchsorted(views, np.arange(4))]
+    for view in range(3):
+        start, end = int(bounds[view]), int(bounds[view + 1])
+        if start < end:
+            length = lengths[view].take(postings.indices[start:end] + first)
+            length *= k1 * b / averages[view]
+            length += k1 * (1.0 - b)
+            length += tf[start:end]
+            np.divide(tf[start:end] * (k1 + 1.0), length, out=tf[start:end])
+    postings.data = tf
 
 
-def _assemble(snap: _Snapshot) -> tuple[sp.csr_matrix, npt.NDArray[np.bool_]]:
-    """Primary features of every live document as one slot-major matrix (rows of dead
-    documents may stay, marked absent in ``present``)."""
-    base, n_slots, size = snap.base, snap.n_slots, snap.table[0]
-    present = np.zeros(n_slots, dtype=np.bool_)
-    present[: base.n_slots] = snap.base_keep
-    row_parts: list[I64] = []
-    term_parts: list[npt.NDArray[np.int32]] = []
-    tf_parts: list[npt.NDArray[np.float32]] = []
-    for slot, features in snap.rows:
-        row_parts.append(np.full(len(features.primary_ids), slot, dtype=np.int64))
-        term_parts.append(features.primary_ids)
-        tf_parts.append(features.primary_tf)
-        present[slot] = True
-    offset = 0
-    for part in snap.extra:
-        coo = part.tocoo()
-        row_parts.append(snap.extra_slots[coo.row + offset])
-        term_parts.append(coo.col.astype(np.int32))
-        tf_parts.append(coo.data.astype(np.float32))
-        offset += part.shape[0]
-    present[snap.extra_slots] = True
-    new_slots = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
-    dead_rows = base.n_docs - int(snap.base_keep.sum())
-    if (not len(new_slots) or new_slots.min() >= base.n_slots) and dead_rows <= max(
-        1000, base.n_docs // 5
-    ):
-        # Only new slots: keep the base's rows as they are (dead ones marked absent) and
-        # append the new ones, without re-sorting the whole corpus.
-        fresh = base.n_slots == 0 and not snap.rows and n_slots == offset
-        if snap.extra and fresh and np.array_equal(snap.extra_slots, np.arange(n_slots)):
-            for part in snap.extra:
-                part.resize((part.shape[0], size))
-            tail = sp.vstack(snap.extra, format="csr")
-        else:
-            tail = sp.csr_matrix(
-                (
-                    np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32),
-                    (
-                        new_slots - base.n_slots,
-                        np.concatenate(term_parts) if term_parts else new_slots,
-                    ),
-                ),
-                shape=(n_slots - base.n_slots, size),
+def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:
+    """The slots of the ``limit`` best positive scores that pass ``where``, ties by key."""
+    candidates = np.flatnonzero(scores > 0)
+    want = limit
+    while True:
+        top = candidates
+        if len(candidates) > want:
+            values = scores[candidates]
+            kth = np.partition(values, len(values) - want)[len(values) - want]
+            top = candidates[values >= kth]  # every tie of the last one too
+        ranked = sorted(
+            zip(
+                (-scores[top]).tolist(),
+                [snap.keys[s] for s in top.tolist()],
+                top.tolist(),
+                strict=True,
             )
-        tail.resize((n_slots - base.n_slots, size))
-        if not base.n_slots:
-            return tail, present
-        head = sp.csr_matrix(
-            (base.doc_tf, base.doc_terms, base.doc_indptr), shape=(base.n_slots, size)
         )
-        return sp.vstack([head, tail], format="csr"), present
-    keep = np.flatnonzero(snap.base_keep)
-    rows, terms, tf = base.primary_rows(keep)
-    matrix = sp.csr_matrix(
-        (
-            np.concatenate([tf, *tf_parts]).astype(np.float32),
-            (np.concatenate([rows, *row_parts]), np.concatenate([terms, *term_parts])),
-        ),
-        shape=(n_slots, size),
-    )
-    return matrix, present
+        picked = [slot for _, _, slot in ranked if where is None or where(snap.meta[slot])]
+        if len(picked) >= limit or len(top) == len(candidates):
+            return picked[:limit]
+        want *= 4

@@ -1,379 +1,186 @@
-"""Query weighting, candidate retrieval over the segments, exact rescoring and explanations.
+"""A query's terms and weights, which of them score, and explanations by query word.
 
-Two stages. Candidates: the documents sharing a word or a bigram with the query, ranked by
-those two views; in the base, the query terms' postings are read in decreasing order of their
-largest possible contribution (query weight x the term's largest document weight) until a
-postings budget is spent, so a short query reads everything and a long one skips the
-postings of its most common terms. Rescoring: the best candidates get their exact score
-from their stored features, over all three views and every query term.
+A query is counted like a document, in plain Python: a search adds nothing to the vocabulary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from app.matching import kernels
-else:  # numba is imported on the first search, not at start-up
-    from app.matching.lazy import kernels
 from app.matching.features import FIELD_WEIGHTS
-from app.matching.helper import HELPER
-from app.matching.scoring import CHAR, MatchConfig, bm25_idf, bm25_tf, query_tf
-from app.matching.segments import BaseSegment, DeltaSegment
-from app.matching.store import Vocabulary, bigram_names, is_han, token_terms
+from app.matching.scoring import MatchConfig, bm25_idf, bm25_tf, query_tf
+from app.matching.vocabulary import (
+    BIGRAM,
+    BIGRAM_MARK,
+    CHAR,
+    CHAR_MARK,
+    Vocabulary,
+    inner_bigrams,
+    is_han,
+)
 
-I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
-Accept = Callable[[int], bool] | None
-# Below these, a step of a search is done faster than half of it is handed to the helper
-# thread and back (~0.1 ms here, measured in docs/matching.md): postings read, documents
-# rescored, and for rescoring, documents in the base (a larger vocabulary: slower lookups).
-PARALLEL_POSTINGS = 200_000
-PARALLEL_RESCORE = 16
-PARALLEL_RESCORE_BASE = 50_000
 
 
 @dataclass(frozen=True)
-class Query:
-    ids: I32  # the query's terms present in the index, ascending
-    weights: F32  # query weight x IDF x view weight
+class QueryTerms:
+    """The distinct terms of a query: their key (``query_terms``), view, id (-1 if the index
+    has never seen them) and count; the query's length per view."""
+
+    words: list[str]
+    keys: list[str]
+    ids: I64
     views: I64
-    words: list[str]  # the query's words
-    origin_term: I64  # (position in ids, index in words): which words each term comes from
-    origin_word: I64
-    self_score: float  # the score of a document identical to the query (every term counts)
-    table: I32  # kernels.term_table(ids)
+    tf: F64
+    tokens: Mapping[str, list[str]]  # as given (explanations read the pairs across words)
+    lengths: F64
 
 
-def build_query(
-    tokens: Mapping[str, list[str]],
-    vocab: Vocabulary,
-    df: npt.NDArray[np.int32],
-    n_docs: int,
-    averages: F32,
-    config: MatchConfig,
-) -> Query | None:
-    """The query's features (the same as ``term_counts`` gives a document), weighted.
+@lru_cache(maxsize=100_000)
+def _inside(token: str) -> tuple[str, ...]:
+    """The bigrams and characters inside a word, as marked keys, as often as they occur."""
+    bigrams = [BIGRAM_MARK + pair for pair in inner_bigrams(token)]
+    return (*bigrams, *(CHAR_MARK + ch for ch in token if is_han(ch)))
 
-    Vectorised as ``encode_bulk`` is: known words are expanded to their bigrams and chars
-    through the vocabulary's table, the pairs across words come from the words' first and
-    last characters; only words the index has never seen are handled as text."""
-    if n_docs == 0:
-        return None
-    position: dict[str, int] = {}  # the query's distinct words, in order of appearance
-    occurrences: list[int] = []
-    field_weights: list[float] = []
-    field_lengths: list[int] = []
+
+def _pairs(items: list[str]) -> list[tuple[str, int]]:
+    """The bigrams across adjacent words, as marked keys, with the left word's position."""
+    ends = [(t[0], t[-1]) if t else ("", "") for t in items]
+    return [
+        (BIGRAM_MARK + ends[i][1] + ends[i + 1][0], i)
+        for i in range(len(ends) - 1)
+        if is_han(ends[i][1]) and is_han(ends[i + 1][0])
+    ]
+
+
+def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerms | None:
+    """The query's terms, counted as ``Vocabulary.encode`` counts a document's."""
+    amounts: dict[str, float] = {}  # words
+    pairs: dict[str, float] = {}  # bigrams across two adjacent words
     for field, items in tokens.items():
-        if items:
-            add = position.setdefault
-            occurrences.extend([add(token, len(position)) for token in items])
-            field_weights.append(FIELD_WEIGHTS.get(field, 1.0))
-            field_lengths.append(len(items))
-    if not position:
+        weight = FIELD_WEIGHTS.get(field, 1.0)
+        for token, n in Counter(items).items():
+            amounts[token] = amounts.get(token, 0.0) + n * weight
+        for pair, n in Counter(key for key, _ in _pairs(items)).items():
+            pairs[pair] = pairs.get(pair, 0.0) + n * weight
+    if not amounts:
         return None
-    words = list(position)
-    occ = np.array(occurrences, dtype=np.int64)
-    occ_weight = np.repeat(np.array(field_weights, dtype=np.float64), field_lengths)
-    occ_field = np.repeat(np.arange(len(field_lengths)), field_lengths)
-    amounts = np.bincount(occ, weights=occ_weight, minlength=len(words)).astype(np.float32)
-    get = dict.get
-    ids_map = vocab.ids
-    word_ids = np.fromiter((get(ids_map, w, -1) for w in words), dtype=np.int64, count=len(words))
-    _, sub_indptr, sub_ids, kinds, vocab_first, vocab_last = vocab.table()
-    known = np.flatnonzero(word_ids >= 0)
-    unknown = np.flatnonzero(word_ids < 0).tolist()
-    first = np.full(len(words), -1, dtype=np.int64)
-    last = np.full(len(words), -1, dtype=np.int64)
-    first[known], last[known] = vocab_first[word_ids[known]], vocab_last[word_ids[known]]
-    for i in unknown:
-        word = words[i]
-        first[i] = ord(word[0]) if word and is_han(word[0]) else -1
-        last[i] = ord(word[-1]) if word and is_han(word[-1]) else -1
-    # Pairs across adjacent words of one field (``深度`` ``学习`` gives ``度学``).
-    left, right = last[occ[:-1]], first[occ[1:]]
-    joined = np.flatnonzero((left >= 0) & (right >= 0) & (occ_field[:-1] == occ_field[1:]))
-    pair_codes, _, pair_of = _unique((left[joined] << 21) | right[joined])
-    pair_ids = vocab.bigram_ids(pair_codes)
-    # float64 also when there is no pair (numpy's bincount then gives int64)
-    pair_amounts = np.bincount(pair_of, weights=occ_weight[joined], minlength=len(pair_ids)).astype(
-        np.float64
-    )
-    # Terms the index has never seen get negative keys.
-    new_terms: dict[str, int] = {}
-    unseen = np.flatnonzero(pair_ids < 0)
-    names = bigram_names(pair_codes[unseen])
-    for i, name in zip(unseen.tolist(), names, strict=True):
-        pair_ids[i] = -1 - new_terms.setdefault(name, len(new_terms))
-    extra: list[tuple[int, int, float, int]] = []  # (key, view, amount, word)
-    for i in unknown:
-        for term, view in token_terms(words[i]):
-            found = get(ids_map, term)
-            key = -1 - new_terms.setdefault(term, len(new_terms)) if found is None else found
-            extra.append((key, view, float(amounts[i]), i))
-    # ``cells``: which query words each present term comes from (for explanations): a word
-    # and what is inside it come from that word, a pair across two words from both.
-    terms, tf, term_views, lengths, term_df, cells = kernels.query_terms(
-        word_ids[known],
-        known,
-        amounts[known],
-        sub_indptr,
-        sub_ids,
-        kinds,
-        pair_ids,
-        pair_amounts,
-        pair_of,
-        occ[:-1][joined],
-        occ[1:][joined],
-        np.array(extra, dtype=np.float64).reshape(-1, 4),
-        df,
-        len(words),
-    )
-    # Terms the index has never seen have df 0 and the highest IDF: they count in the self
-    # score, so a document sharing one common word with a long query scores low, and scores
-    # from indexes of different sizes are comparable.
-    idf = bm25_idf(term_df, n_docs + config.idf_prior_docs)
-    weights = query_tf(tf) * idf * config.view_weights()[term_views]
-    ratio = lengths[term_views] / averages[term_views]
-    self_score = float(np.dot(weights, bm25_tf(tf, ratio, config)))
-    present = np.flatnonzero(term_df > 0)  # ascending term ids
-    if not len(present):
+    words = list(amounts)
+    # Terms are keyed as the vocabulary keys them: a word as itself, a character after
+    # CHAR_MARK, a bigram after BIGRAM_MARK (a word never starts with either).
+    counts = dict(amounts)
+    by_amount: dict[float, list[str]] = {}
+    for word, amount in amounts.items():
+        by_amount.setdefault(amount, []).append(word)
+    for amount, group in by_amount.items():  # most words share an amount: count in bulk
+        for key, n in Counter(chain.from_iterable(map(_inside, group))).items():
+            counts[key] = counts.get(key, 0.0) + n * amount
+    for pair, amount in pairs.items():
+        counts[pair] = counts.get(pair, 0.0) + amount
+    keys = list(counts)
+    views = np.zeros(len(keys), dtype=np.int64)
+    rest = keys[len(words) :]
+    # The marked keys as code points (mark, character, character or 0), vectorised.
+    marks = np.array(rest, dtype="<U3").view(np.uint32).reshape(len(rest), 3).astype(np.int64)
+    is_pair = marks[:, 0] == ord(BIGRAM_MARK)
+    views[len(words) :] = np.where(is_pair, BIGRAM, CHAR)
+    ids = np.empty(len(keys), dtype=np.int64)
+    is_bigram = views == BIGRAM
+    named = words + [rest[i] for i in np.flatnonzero(~is_pair).tolist()]
+    ids[~is_bigram] = np.fromiter(map(vocab.ids.get, named, repeat(-1)), np.int64, len(named))
+    ids[is_bigram] = vocab.bigrams.get(marks[is_pair, 1] << 21 | marks[is_pair, 2])
+    tf = np.fromiter(counts.values(), np.float64, len(counts))
+    lengths = np.bincount(views, weights=tf, minlength=3).astype(np.float64)
+    return QueryTerms(words, keys, ids, views, tf, tokens, lengths)
+
+
+def sources(query: QueryTerms, terms: I64) -> tuple[I64, I64]:
+    """Which query words each of these terms comes from, as (index in ``terms``, index in
+    ``query.words``) pairs: a word itself, the words a bigram or character is inside, the
+    two words a bigram across words joins."""
+    position = {word: i for i, word in enumerate(query.words)}
+    wanted = {query.keys[t]: row for row, t in enumerate(terms.tolist())}
+    found: dict[tuple[int, int], None] = {}
+    for word, i in position.items():
+        for key in (word, *_inside(word)):
+            if key in wanted:
+                found[wanted[key], i] = None
+    for items in query.tokens.values():
+        for key, left in _pairs(items):
+            if key in wanted:
+                found[wanted[key], position[items[left]]] = None
+                found[wanted[key], position[items[left + 1]]] = None
+    pairs = np.array(list(found), dtype=np.int64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """The terms that score documents (positions in ``QueryTerms``) and their weights, and
+    the score of a document identical to the query."""
+
+    scoring: I64
+    weights: F64
+    self_score: float
+
+
+def weigh(
+    query: QueryTerms, df: I64, n_docs: int, averages: F64, config: MatchConfig
+) -> Weighted | None:
+    """Weights (query count x IDF x view weight). Of the terms the index holds, the
+    ``terms_per_view`` heaviest of each view score documents (ties by text); the self score
+    also counts the terms the index has never seen: they match nothing, so a query with much
+    new content scores low whatever the index's size."""
+    idf = bm25_idf(df, n_docs + config.idf_prior_docs)
+    weights = query_tf(query.tf) * idf * np.asarray(config.view_weights)[query.views]
+    held = np.flatnonzero(df > 0)
+    keep = config.terms_per_view
+    if keep is not None and len(held) > keep:
+        chosen = []
+        for view in range(3):
+            mine = held[query.views[held] == view]
+            if len(mine) > keep:  # the heaviest; the text decides only between equal weights
+                mine_weights = weights[mine]
+                kth = np.partition(mine_weights, len(mine) - keep)[len(mine) - keep]
+                above = mine[mine_weights > kth]
+                tied = sorted(mine[mine_weights == kth].tolist(), key=query.keys.__getitem__)
+                mine = np.concatenate([above, np.array(tied[: keep - len(above)], np.int64)])
+            chosen.append(mine)
+        held = np.sort(np.concatenate(chosen))
+    if not len(held):
         return None
-    n_words = len(words)
-    ids = terms[present].astype(np.int32)
-    return Query(
-        ids,
-        weights[present].astype(np.float32),
-        term_views[present],
-        words,
-        cells // n_words,
-        cells % n_words,
-        max(self_score, 1e-9),
-        kernels.term_table(ids),
+    held = held[np.argsort(query.views[held], kind="stable")]  # words, bigrams, characters
+    counted = np.union1d(held, np.flatnonzero(df == 0))
+    ratio = query.lengths[query.views[counted]] / averages[query.views[counted]]
+    self_score = float(np.dot(weights[counted], bm25_tf(query.tf[counted], ratio, config)))
+    return Weighted(held, weights[held], max(self_score, 1e-12))
+
+
+def explain(
+    query: QueryTerms, scoring: I64, contributions: F64, top: int
+) -> list[list[tuple[str, float]]]:
+    """Per document (a row of per-scoring-term ``contributions``), the ``top`` query words
+    behind its score with their shares of it, largest first; a term that comes from several
+    words (a bigram across two, a character of several) is split evenly between them."""
+    rows, words = sources(query, scoring)
+    share = 1.0 / np.bincount(rows, minlength=len(scoring))[rows]
+    n_words = len(query.words)
+    cells = (np.arange(len(contributions))[:, None] * n_words + words).ravel()
+    by_word = np.bincount(
+        cells, (contributions[:, rows] * share).ravel(), n_words * len(contributions)
     )
-
-
-def _unique(keys: I64) -> tuple[I64, I64, I64]:
-    """``np.unique(keys, return_index=True, return_inverse=True)`` by one stable sort (numpy's
-    hash-based unique was measured at ~0.4 ms on 1,500 keys, this at ~30 us)."""
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    new = np.empty(len(keys), dtype=np.bool_)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    inverse = np.empty(len(keys), dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[new], order[new], inverse
-
-
-def _take(ordered: I64, want: int, accept: Accept, slot_of: Callable[[int], int]) -> list[int]:
-    if accept is None:
-        return [int(i) for i in ordered[:want].tolist()]
-    out: list[int] = []
-    for item in ordered.tolist():
-        if accept(slot_of(item)):
-            out.append(item)
-            if len(out) == want:
-                break
-    return out
-
-
-def _tried(want: int, accept: Accept) -> int:
-    """How many of the best scores ``_pick`` looks at first: ``want``, or with a filter the
-    best ``8 x want`` (at least 256)."""
-    return want if accept is None else max(want * 8, 256)
-
-
-def _pick(
-    first: I64, scores: F32, want: int, accept: Accept, slot_of: Callable[[int], int]
-) -> list[int]:
-    """The ``want`` best positive scores whose documents pass ``accept``, best first, from
-    ``first`` (the best ``_tried(want, accept)`` of ``scores``, best first), or from all of
-    ``scores`` if the filter rejected too many of those."""
-    taken = _take(first, want, accept, slot_of)
-    if len(taken) < want and accept is not None and len(first) == _tried(want, accept):
-        taken = _take(kernels.best(scores, len(scores)), want, accept, slot_of)
-    return taken
-
-
-def base_candidates(
-    base: BaseSegment,
-    query: Query,
-    want: int,
-    accept: Accept,
-    dead: npt.NDArray[np.int64],
-    budget: int,
-    scores: F32,
-    threads: int = 1,
-) -> tuple[list[int], F32]:
-    """Slots of the base worth rescoring, best first, and their word and bigram scores, from
-    at most ``budget`` postings (and at least one term's). With ``threads`` 2, a helper
-    thread reads the postings of the upper half of the slots (``helper.py``).
-
-    ``scores`` is a zeroed buffer of ``base.n_slots`` entries, left zeroed."""
-    if base.n_docs == 0:
-        return [], np.zeros(0, np.float32)
-    use = (query.views != CHAR) & (query.ids < base.n_terms)
-    ids, weights = query.ids[use].astype(np.int64), query.weights[use]
-    lengths = base.term_indptr[ids + 1] - base.term_indptr[ids]
-    order = np.argsort(-(weights * base.max_weight[ids]), kind="stable")
-    spent = np.cumsum(lengths[order])
-    read = min(max(1, int(np.searchsorted(spent, budget, side="right"))), len(spent))
-    terms, term_weights = ids[order[:read]], weights[order[:read]]
-    tried = _tried(want, accept)
-
-    def best_in(lo: int, hi: int) -> I64:
-        kernels.accumulate(
-            base.term_indptr, base.post_docs, base.post_weights, terms, term_weights, scores, lo, hi
-        )
-        scores[dead[(dead >= lo) & (dead < hi)]] = 0.0
-        return kernels.best(scores[lo:hi], tried) + lo
-
-    try:
-        n = base.n_slots
-        if threads > 1 and read and spent[read - 1] >= PARALLEL_POSTINGS:
-            low, high = HELPER.both(lambda: best_in(0, n // 2), lambda: best_in(n // 2, n))
-            found = np.concatenate([low, high])
-            first = found[np.lexsort((found, -scores[found]))][:tried]
-        else:
-            first = best_in(0, n)
-        picked = _pick(first, scores, want, accept, int)
-        return picked, scores[picked]
-    finally:
-        scores[:] = 0.0
-
-
-def rescore_base(
-    base: BaseSegment,
-    slots: I64,
-    averages: F32,
-    query: Query,
-    config: MatchConfig,
-    threads: int = 1,
-) -> tuple[F64, F32]:
-    """Exact scores of these slots over all three views and every query term, and the
-    matrix of per-(document, query term) contributions (for explanations). With ``threads``
-    2, a helper thread rescores half of them."""
-
-    def rescore(part: I64) -> tuple[F64, F32]:
-        counts = kernels.base_counts(
-            part,
-            base.doc_indptr,
-            base.doc_terms,
-            base.doc_tf,
-            base.doc_word,
-            base.sub_indptr,
-            base.sub_ids,
-            query.table,
-            len(query.ids),
-        )
-        return _bm25(counts, base.lengths[part], averages, query, config)
-
-    if threads < 2 or len(slots) < PARALLEL_RESCORE or base.n_docs < PARALLEL_RESCORE_BASE:
-        return rescore(slots)
-    half = len(slots) // 2
-    low, high = HELPER.both(lambda: rescore(slots[:half]), lambda: rescore(slots[half:]))
-    return np.concatenate([low[0], high[0]]), np.concatenate([low[1], high[1]])
-
-
-def rescore_delta(
-    delta: DeltaSegment, rows: list[int], averages: F32, query: Query, config: MatchConfig
-) -> tuple[F64, F32]:
-    """``rescore_base`` for rows of a delta segment (whose features are stored expanded)."""
-    features = [delta.rows[r] for r in rows]
-    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(f.ids) for f in features], out=indptr[1:])
-    counts = kernels.feature_counts(
-        indptr,
-        np.concatenate([f.ids for f in features]),
-        np.concatenate([f.tf for f in features]),
-        query.table,
-        len(query.ids),
-    )
-    return _bm25(counts, delta.lengths[rows], averages, query, config)
-
-
-def _bm25(
-    counts: F32, lengths: F32, averages: F32, query: Query, config: MatchConfig
-) -> tuple[F64, F32]:
-    scores: F64
-    contributions: F32
-    scores, contributions = kernels.bm25(
-        counts, lengths, averages, query.views, query.weights, config.k1, config.b
-    )
-    return scores, contributions
-
-
-def delta_candidates(
-    delta: DeltaSegment,
-    query: Query,
-    want: int,
-    accept: Accept,
-    averages: F32,
-    config: MatchConfig,
-    budget: int,
-) -> tuple[list[int], F32]:
-    """Rows of a delta worth rescoring, best first, and their word and bigram scores: the
-    sorted part's postings of the query's terms, rarest (highest weight) first, within
-    ``budget``; the short tail is read whole."""
-    if not len(delta):
-        return [], np.zeros(0, np.float32)
-    use = np.flatnonzero(query.views != CHAR)
-    use = use[np.argsort(-query.weights[use], kind="stable")]
-    terms = delta.sorted_terms
-    at = np.searchsorted(terms, query.ids[use]).clip(0, max(len(terms) - 1, 0))
-    found = np.flatnonzero(terms[at] == query.ids[use]) if len(terms) else at[:0]
-    starts = delta.sorted_indptr[at[found]]
-    counts = delta.sorted_indptr[at[found] + 1] - starts
-    read = max(1, int(np.searchsorted(np.cumsum(counts), budget, side="right")))
-    tail_terms, tail_rows, tail_tf = delta.tail()
-    scores = kernels.delta_scores(
-        starts[:read],
-        counts[:read],
-        use[found[:read]],
-        delta.sorted_rows,
-        delta.sorted_tf,
-        tail_terms,
-        tail_rows,
-        tail_tf,
-        query.table,
-        query.views,
-        query.weights,
-        delta.lengths,
-        averages,
-        delta.alive,
-        config.k1,
-        config.b,
-    )
-    first = kernels.best(scores, _tried(want, accept))
-    picked = _pick(first, scores, want, accept, delta.slots.__getitem__)
-    return picked, scores[picked]
-
-
-def explain(query: Query, contributions: F32, top: int) -> list[list[tuple[str, float]]]:
-    """Per document (row of ``contributions``), the query words behind its score with their
-    shares of it, largest first; a bigram or char shared by several query words is split
-    between them."""
-    if not len(contributions):
-        return []
-    picked, values, totals = kernels.explain(
-        contributions, query.origin_term, query.origin_word, len(query.words), top
-    )
-    out: list[list[tuple[str, float]]] = []
-    words = query.words
-    for row, row_values, total in zip(
-        picked.tolist(), values.tolist(), totals.tolist(), strict=True
-    ):
-        ranked = sorted(
-            ((words[i], value) for i, value in zip(row, row_values, strict=True) if i >= 0),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
-        out.append([(word, round(value / total, 4)) for word, value in ranked])
+    by_word = by_word.reshape(len(contributions), n_words)
+    totals = contributions.sum(axis=1)
+    out = []
+    for row, best in enumerate(np.argsort(-by_word, axis=1, kind="stable")[:, :top].tolist()):
+        ranked = sorted((-by_word[row, i], query.words[i]) for i in best if by_word[row, i] > 0)
+        out.append([(word, round(float(-value / totals[row]), 4)) for value, word in ranked])
     return out

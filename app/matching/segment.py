@@ -7,7 +7,7 @@ each maximal run of Chinese characters to rjieba and splits ASCII runs with jieb
 rule. That is exact because ASCII characters are single-character nodes in jieba's word graph
 and cannot change the best path through the neighbouring Chinese run, unless a dictionary
 word contains ASCII (``c++``, ``4s店``, a domain term like ``5g基站``): blocks containing such
-a word go to a real ``jieba.Tokenizer`` instead. ``python -m app.matching.evaluate --segmentation``
+a word go to a real ``jieba.Tokenizer`` instead. ``python -m benchmarks.evaluate --segmentation``
 checks the equality on a whole corpus.
 """
 

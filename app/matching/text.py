@@ -75,14 +75,6 @@ class Tokenizer:
     def segmenter(self) -> JiebaSegmenter:
         return self._segmenter
 
-    @property
-    def synonyms(self) -> Mapping[str, str]:
-        return dict(self._synonyms)
-
-    def add_terms(self, terms: Iterable[str]) -> None:
-        """Add dictionary terms at run time; the next tokenize() call uses them."""
-        self._segmenter.add_words(normalize(t).strip() for t in terms)
-
     def set_synonyms(self, mapping: Mapping[str, str]) -> None:
         """Replace the synonym table (synonym -> canonical term)."""
         table = {normalize(k).strip(): normalize(v).strip() for k, v in mapping.items()}
@@ -102,10 +94,8 @@ class Tokenizer:
     def tokenize_many(
         self, texts: Iterable[str], *, processes: int = 2, chunksize: int = 32
     ) -> list[list[str]]:
-        """``tokenize`` for many texts (bulk re-segmentation), on ``processes`` worker
-        processes when there is enough work: each worker builds a Tokenizer with the same
-        dictionary words and synonyms, so the tokens are identical. Workers live for this
-        call only; they are forked when this process runs a single thread, else spawned."""
+        """``tokenize`` for many texts on ``processes`` worker processes (for this call only)
+        with the same words and synonyms, so the tokens are identical."""
         items = list(texts)
         if processes <= 1 or len(items) < 4 * chunksize:
             return [self.tokenize(t) for t in items]

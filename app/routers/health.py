@@ -22,7 +22,7 @@ def healthz(session: SessionDep) -> Health:
 
 @router.get("/readyz", summary="就绪检查", responses=error_responses(503))
 def readyz(session: SessionDep) -> Health:
-    """200 once the database answers and the matcher can search (kernels ready, index loaded)."""
+    """200 once the database answers and the matcher can search (its index loaded)."""
     session.execute(text("SELECT 1"))
     if (reason := match_sync.readiness(session)) is not None:
         raise MatcherStarting(f"服务尚未就绪：{reason}")

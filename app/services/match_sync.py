@@ -17,7 +17,6 @@ from scratch.
 import gc
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -27,7 +26,6 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import InstanceState, Session, UOWTransaction
 
 from app.config import get_settings
-from app.errors import MatcherStarting
 from app.matching import MatchIndex, Tokenizer, analyze, analyze_many
 from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
 
@@ -130,8 +128,7 @@ class Runtime:
 
 
 def _new_indexes() -> dict[str, MatchIndex]:
-    threads = get_settings().match_threads
-    return {kind: MatchIndex(threads=threads) for kind in KINDS.values()}
+    return {kind: MatchIndex() for kind in KINDS.values()}
 
 
 _DOCUMENTS = select(
@@ -176,68 +173,12 @@ def reset_runtimes() -> None:
         _runtimes.clear()
 
 
-_kernels_ready = threading.Event()
-_compile_lock = threading.Lock()
-_compile_started = False
-_start_lock = threading.Lock()
-
-
-def kernels_ready() -> bool:
-    """Whether this process has compiled (or loaded from numba's cache) the search kernels."""
-    return _kernels_ready.is_set()
-
-
-def wait_for_kernels(seconds: float) -> bool:
-    """Wait at most `seconds` for the kernels to be ready; whether they are."""
-    return _kernels_ready.wait(seconds)
-
-
-def prepare_kernels() -> None:
-    """Compile (or load from the cache) the kernels in this thread, once per process."""
-    with _compile_lock:
-        if _kernels_ready.is_set():
-            return
-        started = time.perf_counter()
-        from app.matching import kernels  # numba's import is part of the warm-up, not start-up
-
-        kernels.warm_up()
-        _kernels_ready.set()
-        logger.info("matcher kernels ready in %.1f s", time.perf_counter() - started)
-
-
-def start_kernels() -> None:
-    """Prepare the kernels in a background thread (once), so no request waits for a compiler."""
-    global _compile_started
-    with _start_lock:
-        if _compile_started or _kernels_ready.is_set():
-            return
-        _compile_started = True
-    threading.Thread(target=_prepare_logged, name="match-kernels", daemon=True).start()
-
-
-def _prepare_logged() -> None:
-    try:
-        prepare_kernels()
-    except Exception:
-        logger.exception("matcher kernels failed to compile")
-
-
-def require_kernels() -> None:
-    """Raise MatcherStarting (503, Retry-After) unless the kernels are ready; start them if not."""
-    if not _kernels_ready.is_set():
-        start_kernels()
-        raise MatcherStarting("匹配服务正在启动（编译检索内核），请稍后重试")
-
-
 def readiness(session: Session) -> str | None:
     """Why this process cannot serve matches yet (in Chinese), or None when it can.
 
     The index must be loaded only when the start-up warm-up loads it (MATCH_WARMUP); without
     it, the first match request loads it.
     """
-    if not _kernels_ready.is_set():
-        start_kernels()
-        return "匹配检索内核正在编译"
     if get_settings().match_warmup and runtime_for(session).generation < 0:
         return "匹配索引正在载入"
     return None
@@ -246,7 +187,6 @@ def readiness(session: Session) -> str | None:
 def warm_up(factory: Callable[[], Session]) -> None:
     """Load this process's index now (at start-up), not in the first request that needs it."""
     try:
-        prepare_kernels()
         with factory() as session:
             caught_up(session)
     except Exception:  # a missing table or database: the first request will say so
@@ -254,11 +194,7 @@ def warm_up(factory: Callable[[], Session]) -> None:
 
 
 def caught_up(session: Session) -> Runtime:
-    """The runtime, after applying every change committed so far. Call before any search.
-
-    Raises MatcherStarting while the kernels are not ready: a search never waits for them.
-    """
-    require_kernels()
+    """The runtime, after applying every change committed so far. Call before any search."""
     rt = runtime_for(session)
     rt.catch_up(session.connection())
     return rt

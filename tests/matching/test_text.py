@@ -41,10 +41,10 @@ def test_numbers_stay_with_their_units(tokenizer: Tokenizer) -> None:
 
 
 def test_runtime_terms_and_synonyms() -> None:
-    tokenizer = Tokenizer(use_domain_dictionary=False)
-    assert "量子点膜片" not in tokenizer.tokenize("新型量子点膜片的制备")
-    tokenizer.add_terms(["量子点膜片"])
-    assert "量子点膜片" in tokenizer.tokenize("新型量子点膜片的制备")
+    text = "新型量子点膜片的制备"
+    assert "量子点膜片" not in Tokenizer(use_domain_dictionary=False).tokenize(text)
+    tokenizer = Tokenizer(["量子点膜片"], use_domain_dictionary=False)
+    assert "量子点膜片" in tokenizer.tokenize(text)
     tokenizer.set_synonyms({"PBN坩埚": "热解氮化硼坩埚"})
     assert tokenizer.tokenize("PBN坩埚") == ["热解氮化硼坩埚"]
 

@@ -1,11 +1,13 @@
 """Measure ranking quality on a BEIR-layout dataset through the service's own code path.
 
-    python -m app.matching.evaluate DATASET_DIR            # quality, one JSON object
-    python -m app.matching.evaluate DATASET_DIR --segmentation   # fast vs plain jieba
-    python -m app.matching.evaluate DATASET_DIR --compare  # vs scikit-learn TF-IDF, ablations
+    python -m benchmarks.evaluate DATASET_DIR              # quality, one JSON object
+    python -m benchmarks.evaluate DATASET_DIR --all-terms  # every query term scores
+    python -m benchmarks.evaluate DATASET_DIR --segmentation   # fast vs plain jieba
+    python -m benchmarks.evaluate DATASET_DIR --compare  # vs scikit-learn TF-IDF, ablations
 
 The corpus is tokenised with the default Tokenizer and analyze() ({"title", "description"}),
-loaded with MatchIndex.bulk_load() under DEFAULT_CONFIG, and each query is analyze()d as a
+loaded with MatchIndex.bulk_load() under DEFAULT_CONFIG (``--all-terms``: with no
+selection of a long query's terms), and each query is analyze()d as a
 draft description and searched: the same calls the service makes.
 """
 
@@ -21,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.matching import kernels
 from app.matching.features import DocTokens, analyze
 from app.matching.index import MatchIndex
-from app.matching.scoring import DEFAULT_CONFIG
+from app.matching.scoring import DEFAULT_CONFIG, MatchConfig
 from app.matching.text import Tokenizer, normalize
 
 
@@ -78,7 +79,9 @@ def check_dataset(dataset: Path) -> str | None:
     return None
 
 
-def evaluate(dataset: Path, *, limit: int = 10) -> dict[str, object]:
+def evaluate(
+    dataset: Path, *, limit: int = 10, config: MatchConfig = DEFAULT_CONFIG
+) -> dict[str, object]:
     tokenizer = Tokenizer()
     corpus = list(_jsonl(dataset / "corpus.jsonl"))
     discipline: dict[str, str] = {}
@@ -94,11 +97,10 @@ def evaluate(dataset: Path, *, limit: int = 10) -> dict[str, object]:
         docs.append((key, analyze(fields, tokenizer), {}))
     tokenize_seconds = time.perf_counter() - started
     _progress(f"tokenised {len(docs)} documents in {tokenize_seconds:.1f} s")
-    index = MatchIndex(DEFAULT_CONFIG)
+    index = MatchIndex(config)
     started = time.perf_counter()
     index.bulk_load(docs)
     index_seconds = time.perf_counter() - started
-    kernels.warm_up()  # as the service does at start-up
     query_sets: dict[str, object] = {}
     for name, path, qrels_path in query_files(dataset):
         qrels = _qrels(qrels_path)
@@ -302,12 +304,12 @@ def compare(dataset: Path) -> list[dict[str, object]]:
         )
         tfidf(f"sklearn TF-IDF sublinear, words + chars 1-2 x {weight}", [word_view, char_view])
     configs = {
-        "engine: words (BM25)": replace(DEFAULT_CONFIG, bigram_weight=0.0, char_weight=0.0),
-        "engine: words + bigrams": replace(DEFAULT_CONFIG, char_weight=0.0),
-        "engine: words + chars": replace(DEFAULT_CONFIG, bigram_weight=0.0),
+        "engine: words (BM25)": replace(DEFAULT_CONFIG, view_weights=(1.0, 0.0, 0.0)),
+        "engine: words + bigrams": replace(DEFAULT_CONFIG, view_weights=(1.0, 0.5, 0.0)),
+        "engine: words + chars": replace(DEFAULT_CONFIG, view_weights=(1.0, 0.0, 0.5)),
         "engine: shipped (words + bigrams + chars)": DEFAULT_CONFIG,
         "engine: shipped, no IDF prior": replace(DEFAULT_CONFIG, idf_prior_docs=0),
-        "engine: shipped, 100 candidates": replace(DEFAULT_CONFIG, candidates=100),
+        "engine: shipped, every query term": replace(DEFAULT_CONFIG, terms_per_view=None),
     }
     for name, config in configs.items():
         index = MatchIndex(config)
@@ -323,7 +325,7 @@ def compare(dataset: Path) -> list[dict[str, object]]:
 
 def main(argv: list[str] | None = None) -> int:
     """Evaluate, or say in one line why the dataset cannot be read (exit 2)."""
-    parser = argparse.ArgumentParser(prog="python -m app.matching.evaluate")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.evaluate")
     parser.add_argument("dataset", type=Path, help="BEIR-layout directory")
     parser.add_argument(
         "--segmentation", action="store_true", help="compare fast and plain jieba segmentation"
@@ -332,6 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         "--compare",
         action="store_true",
         help="scikit-learn TF-IDF on the same tokens, and ablations of the engine's views",
+    )
+    parser.add_argument(
+        "--all-terms",
+        action="store_true",
+        help="score every query term (no selection of a long query's most informative terms)",
     )
     args = parser.parse_args(argv)
     if (problem := check_dataset(args.dataset)) is not None:
@@ -342,7 +349,12 @@ def main(argv: list[str] | None = None) -> int:
             for row in compare(args.dataset):
                 print(json.dumps(row, ensure_ascii=False))
             return 0
-        result = segmentation(args.dataset) if args.segmentation else evaluate(args.dataset)
+        config = MatchConfig(terms_per_view=None) if args.all_terms else DEFAULT_CONFIG
+        result = (
+            segmentation(args.dataset)
+            if args.segmentation
+            else evaluate(args.dataset, config=config)
+        )
     except (OSError, ValueError, KeyError) as exc:  # a file that is not BEIR's JSON or TSV
         print(f"evaluate: {args.dataset} is not a readable BEIR dataset ({exc!r})", file=sys.stderr)
         return 2

@@ -1,0 +1,1 @@
+"""Quality and speed measurements of the matching engine (not imported by the service)."""

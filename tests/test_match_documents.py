@@ -81,7 +81,8 @@ def test_a_term_change_rereads_only_the_documents_containing_it(
 
 
 def _queries_on_documents(statements: list[str]) -> list[str]:
-    return [s for s in statements if "FROM match_document" in s]
+    """The statements that read documents (not those that count them)."""
+    return [s for s in statements if "FROM match_document" in s and "count(" not in s]
 
 
 def test_loading_and_catching_up_read_a_batch_per_query(
@@ -118,6 +119,29 @@ def test_loading_and_catching_up_read_a_batch_per_query(
         assert all("LIMIT" in s for s in catch_ups)
     finally:
         event.remove(get_engine(), "before_cursor_execute", record)
+
+
+def test_a_process_far_behind_loads_anew_instead_of_updating_one_by_one(
+    live_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(match_sync, "RELOAD_AFTER", 3)
+    with get_session_factory().begin() as session:
+        uni = make_user(session, kind=OrganizationKind.university)
+        make_capability(session, owner=uni, title="洁净钢团队", description="夹杂物")
+    runtime = match_sync.Runtime()
+    _catch_up(runtime)
+    loaded = _loads(monkeypatch)
+    with get_session_factory().begin() as session:
+        make_capability(session, owner=uni, title="精密轴承团队", description="磨削")
+    _catch_up(runtime)  # one change: applied on its own
+    assert loaded == ["2"]
+    with get_session_factory().begin() as session:
+        for i in range(4):
+            make_capability(session, owner=uni, title=f"玉米秸秆团队{i}", description="还田")
+    loaded.clear()
+    _catch_up(runtime)  # four: loaded anew
+    assert sorted(loaded) == [str(i) for i in range(1, 7)]
+    assert len(runtime.indexes["capability"]) == 6
 
 
 def _documents() -> dict[int, tuple[dict[str, list[str]] | None, int]]:

@@ -83,6 +83,9 @@ Matchable = Challenge | Capability | Result
 PENDING = -1
 DELETED = ""  # the fingerprint of a tombstone: no text
 LOAD_BATCH = 2_000  # rows per query when a process loads its index or catches up
+# A process with more changes than this to apply loads anew instead: one update of today's
+# index took ~3 ms on the 2-core machine (docs/performance.md), a bulk load far less each.
+RELOAD_AFTER = 2_000
 REBUILD_BATCH = 5_000  # objects segmented and written per short transaction of a rebuild
 REBUILD_ATTEMPTS = 5  # per batch, when it loses a lock race or the terms change under it
 _PENDING_KEY = "match_documents_pending"
@@ -235,10 +238,14 @@ class Runtime:
     def catch_up(self, connection: Connection) -> None:
         """Apply every committed change this process has not seen yet (loading it first)."""
         if self.generation < 0:
-            self._load(connection)
+            self._load(connection, unless_at=0)
         state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
         if state.generation != self.tokenizer_generation:
             self.current_tokenizer(connection)
+        if state.seq > self.seq and _more_changes_than(connection, RELOAD_AFTER, self.seq):
+            # E.g. after a rebuild that changed most tokens: loading anew is cheaper than
+            # that many single updates of the index.
+            self._load(connection, unless_at=state.seq)
         with self.lock:
             if state.seq <= self.seq:
                 return
@@ -250,14 +257,16 @@ class Runtime:
                     index.upsert(str(row.object_id), row.tokens, _engine_meta(row.meta))
             self.seq, self.generation = state.seq, state.generation
 
-    def _load(self, connection: Connection) -> None:
-        """Every stored document, read a batch per query, into new indexes; then swapped in.
+    def _load(self, connection: Connection, *, unless_at: int) -> None:
+        """Every stored document, read a batch per query, into new indexes; then swapped in
+        (searches meanwhile wait for this, not for the lock). Not if another thread has
+        loaded, or caught up to `unless_at`, while this one waited.
 
         The number read first is a floor: every change at or below it is in the rows read,
         and those above it are applied again by the catch-up that follows.
         """
         with self._loading:
-            if self.generation >= 0:
+            if self.generation >= 0 and self.seq >= unless_at:
                 return
             state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
             self.current_tokenizer(connection)
@@ -408,6 +417,13 @@ def caught_up(session: Session) -> Runtime:
     rt = runtime_for(session)
     rt.catch_up(session.connection())
     return rt
+
+
+def _more_changes_than(connection: Connection, limit: int, after: int) -> bool:
+    """Whether more than `limit` rows are numbered above `after` (counting at most that)."""
+    numbered = select(MatchDocument.id).where(MatchDocument.seq > after).limit(limit + 1)
+    count = connection.execute(select(func.count()).select_from(numbered.subquery())).scalar()
+    return (count or 0) > limit
 
 
 def _changes(connection: Connection, *, after: int, upto: int) -> Iterator[Row[Any]]:
@@ -659,10 +675,20 @@ def resegment_containing(session: Session, words: Sequence[str]) -> int:
     tokenizer = tokenizer_for(term_pairs(connection))
     objects = containing(session, words)
     for obj in objects:
+        segmented = _segmented(obj, tokenizer)
         connection.execute(
             update(MatchDocument)
-            .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(**_segmented(obj, tokenizer), seq=PENDING)
+            .where(
+                MatchDocument.kind == KINDS[type(obj)],
+                MatchDocument.object_id == obj.id,
+                # Unless an edit committed since the text was read (it has its own tokens;
+                # if its text still holds a word, `_written_meanwhile` refuses this change).
+                or_(
+                    MatchDocument.fingerprint.is_(None),
+                    MatchDocument.fingerprint == segmented["fingerprint"],
+                ),
+            )
+            .values(**segmented, seq=PENDING)
         )
     _mark_pending(session, generation + 1)
     session.info[_TERMS_KEY] = _TermChange(since, tuple(words))
@@ -700,8 +726,9 @@ def sessions_beside(session: Session) -> Callable[[], Session]:
 class _Batch:
     kind: DocumentKind
     last_id: int
-    # object_id → (organization_id, fields, meta, stored fingerprint, stored tokens, stored?)
+    # object_id → (organization_id, fields, meta) of the objects to segment
     objects: dict[int, tuple[int, dict[str, str], DocumentMeta]] = field(default_factory=dict)
+    # object_id → (fingerprint, tokens) of the stored documents, as read with the text
     stored: dict[int, tuple[str | None, DocTokens | None]] = field(default_factory=dict)
 
 
@@ -740,21 +767,26 @@ def _read_batch(
     after: int,
     missing_only: bool,
 ) -> _Batch | None:
+    document = and_(MatchDocument.kind == kind, MatchDocument.object_id == model.id)
     with sessions() as session, session.begin():
-        stmt = select(model).where(model.id > after).order_by(model.id).limit(REBUILD_BATCH)
-        objects: list[Matchable] = list(session.scalars(stmt))
-        if not objects:
+        # One statement: the text and the stored fingerprint as of one moment (on
+        # PostgreSQL, two statements could see an edit committed between them).
+        rows = session.execute(
+            select(model, MatchDocument.id, MatchDocument.fingerprint, MatchDocument.tokens)
+            .outerjoin(MatchDocument, document)
+            .where(model.id > after)
+            .order_by(model.id)
+            .limit(REBUILD_BATCH)
+        ).all()
+        if not rows:
             return None
-        batch = _Batch(kind, objects[-1].id)
-        ids = [obj.id for obj in objects]
-        for row in session.execute(
-            select(MatchDocument.object_id, MatchDocument.fingerprint, MatchDocument.tokens).where(
-                MatchDocument.kind == kind, MatchDocument.object_id.in_(ids)
-            )
-        ):
-            batch.stored[row.object_id] = (row.fingerprint, row.tokens)
-        for obj in objects:
-            if not (missing_only and obj.id in batch.stored):
+        batch = _Batch(kind, last_id=after)
+        for obj, document_id, stored_fingerprint, stored_tokens in rows:
+            assert isinstance(obj, model)
+            batch.last_id = obj.id
+            if document_id is not None:
+                batch.stored[obj.id] = (stored_fingerprint, stored_tokens)
+            if not (missing_only and document_id is not None):
                 batch.objects[obj.id] = (
                     obj.organization_id,
                     document_fields(obj),

@@ -902,8 +902,12 @@ def _store_batch(
             ),
             updates,
         )
-    for row in inserts:
-        _upsert(connection, row, replace=())
+    if inserts:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        key = [MatchDocument.kind, MatchDocument.object_id]
+        connection.execute(
+            insert(MatchDocument).on_conflict_do_nothing(index_elements=key), inserts
+        )
 
 
 def ensure_documents(sessions: Callable[[], Session]) -> int:

@@ -20,7 +20,9 @@ Generation. `match_state.generation` is the version of the bureau's term list an
 else. Adding or deleting a term re-segments the documents whose text contains it and bumps
 the generation in the same transaction; processes get those documents through the sequence
 and rebuild only their tokenizer. A transaction whose tokens came from an older term list
-than the one current when it commits is refused (`TermsChanged`, and the request runs again).
+than the one current when it commits segments them again before taking the number; if the
+list changes in the few moments after that, it is refused (`TermsChanged`, and the request
+runs again).
 
 Rebuild (`rebuild`, a job of short transactions): a batch of objects is read, segmented
 outside any transaction, then written in a short transaction of its own, only where a row
@@ -88,6 +90,7 @@ LOAD_BATCH = 2_000  # rows per query when a process loads its index or catches u
 RELOAD_AFTER = 2_000
 REBUILD_BATCH = 5_000  # objects segmented and written per short transaction of a rebuild
 REBUILD_ATTEMPTS = 5  # per batch, when it loses a lock race or the terms change under it
+RESEGMENT_AT_COMMIT = 100  # documents a commit segments again itself if the terms changed
 _PENDING_KEY = "match_documents_pending"
 _SEGMENTED_AT_KEY = "match_segmented_at"  # the term-list generations this transaction used
 _TERMS_KEY = "match_terms_changed"
@@ -605,6 +608,8 @@ def number_pending(session: Session) -> None:
     if pending is None:
         return
     connection = session.connection()
+    if terms is None:
+        segmented_at = _segment_again_if_terms_changed(session, pending, segmented_at)
     seq, generation = next_seq(connection, terms_changed=terms is not None)
     if segmented_at - {generation} or (terms is not None and _written_meanwhile(connection, terms)):
         raise TermsChanged("匹配词表刚被修改，请重试")
@@ -619,6 +624,34 @@ def number_pending(session: Session) -> None:
                 )
                 .values(seq=seq)
             )
+
+
+def _segment_again_if_terms_changed(
+    session: Session, pending: dict[DocumentKind, set[int]], segmented_at: set[int]
+) -> set[int]:
+    """If a term change committed since this transaction segmented its documents, segment
+    them again with the new terms, before the lock is taken; the generation they now have.
+
+    Only for a few documents (a request's); a rebuild's batch is refused instead and runs
+    again, segmented on its workers. The lock taken next still checks: a term change that
+    commits between here and there refuses this transaction (TermsChanged).
+    """
+    generation, tokenizer = runtime_for(session).current_tokenizer(session.connection())
+    if not segmented_at - {generation}:
+        return segmented_at
+    if sum(len(ids) for ids in pending.values()) > RESEGMENT_AT_COMMIT:
+        return segmented_at
+    for kind, object_ids in pending.items():
+        for object_id in sorted(object_ids):
+            obj = session.get(MODELS[kind], object_id)
+            if not isinstance(obj, Challenge | Capability | Result):  # deleted: a tombstone
+                continue
+            session.connection().execute(
+                update(MatchDocument)
+                .where(MatchDocument.kind == kind, MatchDocument.object_id == object_id)
+                .values(**_segmented(obj, tokenizer))
+            )
+    return {generation}
 
 
 def _forget_marks(session: Session, transaction: SessionTransaction) -> None:

@@ -68,16 +68,14 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {role:<11} {username:<16} {password}")
         elif load_demo:
             logger.info("database is not empty: demo data not loaded")
-        if args.rebuild_index:
-            tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
-            count = match_sync.rebuild(
-                session,
-                tokenizer=tokenizer,
-                progress=lambda n: logger.info("segmented %d documents", n),
-            )
-            logger.info("match index rebuilt: %d documents", count)
-        elif rebuilt := match_sync.ensure_documents(session):
-            logger.info("match documents rebuilt for %d objects", rebuilt)
+    # After that transaction: the rebuild commits batch by batch, in transactions of its own.
+    if args.rebuild_index:
+        count = match_sync.rebuild(
+            get_session_factory(), progress=lambda n: logger.info("segmented %d documents", n)
+        )
+        logger.info("match index rebuilt: %d documents", count)
+    elif rebuilt := match_sync.ensure_documents(get_session_factory()):
+        logger.info("match documents rebuilt for %d objects", rebuilt)
 
 
 if __name__ == "__main__":

@@ -203,6 +203,14 @@ class ServiceUnavailable(AppError):
     retry_after = 5
 
 
+class TermsChanged(ServiceUnavailable):
+    """The bureau's match terms changed while this transaction segmented text with the old
+    ones: its tokens would be stale. Like a lost serialisation race, the request runs again."""
+
+    code = "database_busy"
+    retry_after = 1
+
+
 class MatcherStarting(ServiceUnavailable):
     """The matcher's index is still loading."""
 
@@ -346,8 +354,10 @@ def _answer(exc: AppError) -> JSONResponse:
     return problem(exc.status, exc.code, exc.detail, headers=headers)
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if isinstance(exc, TermsChanged):
+        mark_retryable(request.scope)  # app.retry runs the request once more
     return _answer(exc)
 
 

@@ -3,7 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.bid import LIVE_BID_STATUSES, Bid, BidStatus
 from app.models.challenge import PUBLIC_CHALLENGE_STATUSES, Challenge, ChallengeStatus, Sector
-from app.models.matching import MatchDocument, MatchState, MatchTerm
+from app.models.matching import DocumentKind, DocumentMeta, MatchDocument, MatchState, MatchTerm
 from app.models.notification import Notification, NotificationKind
 from app.models.offering import Capability, Maturity, Result, TransferMode
 from app.models.organization import Organization, OrganizationKind, OrganizationStatus
@@ -48,6 +48,8 @@ __all__ = [
     "ChangeRequest",
     "ChangeRequestStatus",
     "Disbursement",
+    "DocumentKind",
+    "DocumentMeta",
     "ExpertProfile",
     "FailureKind",
     "MatchDocument",

@@ -35,13 +35,13 @@ def search_grams_index(table: str) -> Index:
     )
 
 
-def enum_column(enum: type[E]) -> Enum:
+def enum_column(enum: type[E], *, length: int = 32) -> Enum:
     """A portable VARCHAR enum that stores the member values."""
     return Enum(
         enum,
         native_enum=False,
         create_constraint=False,
-        length=32,
+        length=length,
         values_callable=lambda members: [m.value for m in members],
     )
 

@@ -141,7 +141,14 @@ def delete_match_term(session: SessionDep, staff: BureauStaff, term_id: ObjectId
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/matching/rebuild", summary="重建匹配索引", responses=error_responses(401, 403))
+@router.post(
+    "/matching/rebuild",
+    summary="重建匹配索引",
+    responses=error_responses(401, 403),
+    # The rebuild writes in short transactions of its own: this request's only reads.
+    dependencies=[READS_ONLY],
+)
 def rebuild_match_index(session: SessionDep, staff: BureauStaff) -> RebuildRead:
-    """Segment every document again; every API process reloads its index (bureau only)."""
+    """Segment every document again, batch by batch, while writes go on; every API process
+    follows the changed documents (bureau only)."""
     return RebuildRead(documents=matching.rebuild(session, staff=staff))

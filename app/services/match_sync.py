@@ -1,130 +1,290 @@
-"""Keeping every process's match index in step with the database.
+"""The database side of matching: which fields are matched, the stored documents, and how
+every process's index follows them. (docs/matching.md, "Keeping processes in step", tells
+the same for a newcomer.)
 
-Writes: a flush that creates, edits or deletes a challenge, capability or result also writes
-that object's `match_document` row (tokens, filter metadata), in the same transaction, with
-the placeholder number `PENDING`. Text is segmented only when it changed; a status change
-rewrites the metadata alone. Just before the transaction commits, a `before_commit` hook takes
-the next number of the change sequence and gives it to every pending row.
+Documents. Each challenge, capability and result has one `match_document` row: its tokens,
+segmented from the columns declared in `MATCHED`; its filter metadata (`DocumentMeta`); and
+the fingerprint of the text it was segmented from. A flush that creates, edits or deletes
+such an object writes its row in the same transaction (`write_documents`, an `after_flush`
+hook), segmenting only when a matched column changed; a deletion leaves a tombstone
+(`tokens` None).
 
-Reads: before answering, a process applies every row whose number is above the last one it
-saw (`catch_up`). Taking a number locks the single `match_state` row until commit, so numbers
-become visible in order and no change is skipped, whichever process wrote it; segmenting
-happens before that, so writers hold the lock only for two short UPDATEs and the commit. A
-rebuild or a change of the bureau's terms bumps `generation`, and every process then reloads
-from scratch.
+Change sequence. Those rows get the placeholder number `PENDING`; just before commit
+(`number_pending`, a `before_commit` hook) the transaction takes the next number of
+`match_state.seq` for all of them. Taking it locks that single row until commit, so numbers
+become visible in order; nothing slow happens while it is held (text is segmented earlier).
+Before a search, a process applies every row numbered above the last one it saw
+(`Runtime.catch_up`); a new process first loads every document, a batch per query.
+
+Generation. `match_state.generation` is the version of the bureau's term list and nothing
+else. Adding or deleting a term re-segments the documents whose text contains it and bumps
+the generation in the same transaction; processes get those documents through the sequence
+and rebuild only their tokenizer. A transaction whose tokens came from an older term list
+than the one current when it commits segments them again before taking the number; if the
+list changes in the few moments after that, it is refused (`TermsChanged`, and the request
+runs again).
+
+Rebuild (`rebuild`, a job of short transactions): a batch of objects is read, segmented
+outside any transaction, then written in a short transaction of its own, only where a row
+still has the fingerprint read with the batch (a concurrent edit has written newer tokens)
+and only where the tokens changed. Processes follow it through the sequence.
 """
 
 import gc
+import hashlib
+import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import InstanceState, Session, UOWTransaction
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import InstanceState, Session, SessionTransaction, UOWTransaction, sessionmaker
 
 from app.config import get_settings
-from app.matching import MatchIndex, Tokenizer, analyze, analyze_many
-from app.models import Capability, Challenge, MatchDocument, MatchState, MatchTerm, Result
+from app.db import READS_ONLY
+from app.errors import TermsChanged
+from app.matching import DocTokens, Match, MatchIndex, Tokenizer, analyze, analyze_many
+from app.models import (
+    Capability,
+    Challenge,
+    DocumentKind,
+    DocumentMeta,
+    MatchDocument,
+    MatchState,
+    MatchTerm,
+    Result,
+)
 
 logger = logging.getLogger(__name__)
 
 Matchable = Challenge | Capability | Result
-KINDS: dict[type[Any], str] = {Challenge: "challenge", Capability: "capability", Result: "result"}
-TEXT_FIELDS = ("title", "description", "expected_outcome", "indicators", "tags")
-REBUILD_BATCH = 5_000
 # The number of a row written by a transaction that has not committed yet (never committed:
 # `number_pending` renumbers it before commit); below every real number, so no catch-up reads it.
 PENDING = -1
+DELETED = ""  # the fingerprint of a tombstone: no text
+LOAD_BATCH = 2_000  # rows per query when a process loads its index or catches up
+# A process with more changes than this to apply loads anew instead: one update of today's
+# index took ~3 ms on the 2-core machine (docs/performance.md), a bulk load far less each.
+RELOAD_AFTER = 2_000
+REBUILD_BATCH = 5_000  # objects segmented and written per short transaction of a rebuild
+REBUILD_ATTEMPTS = 5  # per batch, when it loses a lock race or the terms change under it
+RESEGMENT_AT_COMMIT = 100  # documents a commit segments again itself if the terms changed
 _PENDING_KEY = "match_documents_pending"
+_SEGMENTED_AT_KEY = "match_segmented_at"  # the term-list generations this transaction used
+_TERMS_KEY = "match_terms_changed"
+
+
+# What the matcher reads. Adding a matched column is one line here (then `python -m
+# app.bootstrap --rebuild-index` segments the existing rows); a text column the matcher must
+# not read goes into `left_out`. tests/test_match_fields.py fails for a text column (String,
+# Text, JSON) of a matchable model that is in neither.
+
+
+def _text(value: str | None) -> str:
+    return value or ""
+
+
+def _words(value: list[str] | None) -> str:
+    return " ".join(value or [])
+
+
+def _indicators(value: list[dict[str, Any]] | None) -> str:
+    return " ".join(
+        f"{i.get('name', '')} {i.get('target', '')}{i.get('unit', '')}" for i in value or []
+    )
+
+
+@dataclass(frozen=True)
+class Matched:
+    """How the matcher reads one column: into which of its fields, as what text."""
+
+    field: str  # a key of app.matching.FIELD_WEIGHTS
+    render: Callable[[Any], str] = _text
+
+
+@dataclass(frozen=True)
+class MatchedModel:
+    kind: DocumentKind
+    # Column → how it is read; columns that share a field are joined by a newline, in order.
+    matched: Mapping[str, Matched]
+    # The model's other text columns, left out on purpose.
+    left_out: frozenset[str] = field(default_factory=frozenset)
+
+
+_OFFERING_TEXT = {
+    "title": Matched("title"),
+    "description": Matched("description"),
+    "tags": Matched("tags", _words),
+}
+MATCHED: dict[type[Matchable], MatchedModel] = {
+    Challenge: MatchedModel(
+        DocumentKind.challenge,
+        matched={
+            "title": Matched("title"),
+            "description": Matched("description"),
+            "expected_outcome": Matched("description"),
+            "indicators": Matched("indicators", _indicators),
+            "tags": Matched("tags", _words),
+        },
+        # Filters (region, sector, status) are metadata, not text; contact and the status
+        # reason say nothing about the problem.
+        left_out=frozenset({"region", "sector", "status", "contact", "status_reason"}),
+    ),
+    Capability: MatchedModel(DocumentKind.capability, matched=_OFFERING_TEXT),
+    Result: MatchedModel(
+        DocumentKind.result,
+        matched=_OFFERING_TEXT,
+        left_out=frozenset({"maturity", "transfer_mode", "patents"}),
+    ),
+}
+KINDS: dict[type[Matchable], DocumentKind] = {model: m.kind for model, m in MATCHED.items()}
+MODELS: dict[DocumentKind, type[Matchable]] = {kind: model for model, kind in KINDS.items()}
 
 
 def document_fields(obj: Matchable) -> dict[str, str]:
-    """The text the matcher reads, by field (the field weights live in app.matching)."""
-    fields = {
-        "title": obj.title,
-        "description": obj.description,
-        "tags": " ".join(obj.tags or []),
-    }
-    if isinstance(obj, Challenge):
-        fields["description"] += "\n" + (obj.expected_outcome or "")
-        fields["indicators"] = " ".join(
-            f"{i.get('name', '')} {i.get('target', '')}{i.get('unit', '')}"
-            for i in obj.indicators or []
-        )
+    """The text the matcher reads, by matcher field (the field weights live in app.matching)."""
+    fields: dict[str, str] = {}
+    for column, how in MATCHED[type(obj)].matched.items():
+        text = how.render(getattr(obj, column))
+        fields[how.field] = f"{fields[how.field]}\n{text}" if how.field in fields else text
     return fields
 
 
-def document_meta(obj: Matchable) -> dict[str, Any]:
+def fingerprint(fields: Mapping[str, str]) -> str:
+    """A short digest of a document's text (32 hex digits)."""
+    encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+def document_meta(obj: Matchable) -> DocumentMeta:
     """What the filters need at query time, without asking the database."""
-    meta: dict[str, Any] = {
-        "id": obj.id,
-        "organization_id": obj.organization_id,
-        "title": obj.title,
-    }
     if isinstance(obj, Challenge):
-        meta |= {
-            "status": obj.status.value,
-            "sector": obj.sector.value,
-            "region": obj.region,
-            # Bidding ends at the deadline even before a sweep marks the challenge closed.
-            "deadline": obj.deadline.timestamp(),
-        }
-    return meta
+        return DocumentMeta(
+            organization_id=obj.organization_id,
+            status=obj.status,
+            sector=obj.sector,
+            region=obj.region,
+            deadline=obj.deadline.timestamp(),
+        )
+    return DocumentMeta(organization_id=obj.organization_id)
+
+
+def search(
+    index: MatchIndex, query: DocTokens, *, limit: int, where: Callable[[DocumentMeta], bool]
+) -> list[Match]:
+    """The index's best matches whose metadata passes `where`."""
+    if not query:
+        return []
+
+    def passes(meta: Mapping[str, object]) -> bool:
+        document = meta.get(_META)
+        return isinstance(document, DocumentMeta) and where(document)
+
+    return index.search(query, limit=limit, where=passes)
+
+
+_META = "meta"
+
+
+def _engine_meta(meta: DocumentMeta) -> Mapping[str, object]:
+    # The engine keeps a copy of a mapping per document and hands it back to `where` without
+    # reading it: the DocumentMeta travels inside one (see `search`).
+    return {_META: meta}
 
 
 class Runtime:
     """One process's tokenizer and indexes for one database, and how far it has caught up."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # over the indexes and `seq`; not held while loading
+        self._loading = threading.Lock()
+        self._terms = threading.Lock()
         self.seq = 0
-        self.generation = -1  # of the indexes
+        # The term-list generation the index has caught up with; -1 until it is loaded.
+        self.generation = -1
         self.tokenizer_generation = -1
         self.tokenizer = tokenizer_for(())
         self.indexes = _new_indexes()
 
-    def current_tokenizer(self, connection: Connection) -> Tokenizer:
-        """The tokenizer with the bureau's terms as the database has them now."""
-        with self.lock:
+    def current_tokenizer(self, connection: Connection) -> tuple[int, Tokenizer]:
+        """The generation of the bureau's term list, and a tokenizer with those terms."""
+        with self._terms:
             generation = connection.execute(select(MatchState.generation)).scalar_one()
             if generation != self.tokenizer_generation:
-                terms = connection.execute(select(MatchTerm.term, MatchTerm.canonical)).all()
-                self.tokenizer = tokenizer_for((t.term, t.canonical) for t in terms)
+                # Read after the generation: the terms are at least that new, never older.
+                self.tokenizer = tokenizer_for(term_pairs(connection))
                 self.tokenizer_generation = generation
-            return self.tokenizer
+            return generation, self.tokenizer
 
     def catch_up(self, connection: Connection) -> None:
-        """Apply every committed change this process has not seen yet."""
+        """Apply every committed change this process has not seen yet (loading it first)."""
+        if self.generation < 0:
+            self._load(connection, unless_at=0)
+        state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
+        if state.generation != self.tokenizer_generation:
+            self.current_tokenizer(connection)
+        if state.seq > self.seq and _more_changes_than(connection, RELOAD_AFTER, self.seq):
+            # E.g. after a rebuild that changed most tokens: loading anew is cheaper than
+            # that many single updates of the index.
+            self._load(connection, unless_at=state.seq)
         with self.lock:
-            state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
-            if state.generation != self.generation:
-                self._reload(connection)
-                return
             if state.seq <= self.seq:
                 return
-            for row in connection.execute(_DOCUMENTS.where(MatchDocument.seq > self.seq)):
+            for row in _changes(connection, after=self.seq, upto=state.seq):
                 index = self.indexes[row.kind]
                 if row.tokens is None:
                     index.remove(str(row.object_id))
                 else:
-                    index.upsert(str(row.object_id), row.tokens, row.meta)
-                self.seq = max(self.seq, row.seq)
+                    index.upsert(str(row.object_id), row.tokens, _engine_meta(row.meta))
+            self.seq, self.generation = state.seq, state.generation
 
-    def _reload(self, connection: Connection) -> None:
-        self.current_tokenizer(connection)
-        rows = connection.execute(_DOCUMENTS).all()  # tombstones too: they carry numbers
-        self.indexes = _new_indexes()
-        for kind, index in self.indexes.items():
-            index.bulk_load(
-                (str(r.object_id), r.tokens, r.meta) for r in rows if r.kind == kind and r.tokens
-            )
-        self.seq = max((r.seq for r in rows), default=0)
-        self.generation = self.tokenizer_generation
-        gc.freeze()  # the loaded index is long-lived: keep the collector from rescanning it
-        logger.info("match index loaded: %d documents, generation %d", len(rows), self.generation)
+    def _load(self, connection: Connection, *, unless_at: int) -> None:
+        """Every stored document, read a batch per query, into new indexes; then swapped in
+        (searches meanwhile wait for this, not for the lock). Not if another thread has
+        loaded, or caught up to `unless_at`, while this one waited.
+
+        The number read first is a floor: every change at or below it is in the rows read,
+        and those above it are applied again by the catch-up that follows.
+        """
+        with self._loading:
+            if self.generation >= 0 and self.seq >= unless_at:
+                return
+            state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
+            self.current_tokenizer(connection)
+            indexes = _new_indexes()
+            loaded = 0
+            for kind, index in indexes.items():
+                documents = _documents(connection, DocumentKind(kind))
+                index.bulk_load(
+                    (key, tokens, _engine_meta(meta)) for key, tokens, meta in documents
+                )
+                loaded += len(index)
+            with self.lock:
+                self.indexes, self.seq, self.generation = indexes, state.seq, state.generation
+            gc.freeze()  # the loaded index is long-lived: keep the collector from rescanning it
+            logger.info("match index loaded: %d documents, generation %d", loaded, state.generation)
 
 
 def _new_indexes() -> dict[str, MatchIndex]:
@@ -200,14 +360,110 @@ def caught_up(session: Session) -> Runtime:
     return rt
 
 
-def next_seq(connection: Connection) -> int:
-    """Take the next change number; the row stays locked until this transaction ends."""
-    return connection.execute(
+def _more_changes_than(connection: Connection, limit: int, after: int) -> bool:
+    """Whether more than `limit` rows are numbered above `after` (counting at most that)."""
+    numbered = select(MatchDocument.id).where(MatchDocument.seq > after).limit(limit + 1)
+    count = connection.execute(select(func.count()).select_from(numbered.subquery())).scalar()
+    return (count or 0) > limit
+
+
+def _changes(connection: Connection, *, after: int, upto: int) -> Iterator[Row[Any]]:
+    """The rows numbered in (after, upto], in order, a batch per query."""
+    beyond: ColumnElement[bool] = MatchDocument.seq > after
+    while True:
+        rows = connection.execute(
+            _DOCUMENTS.add_columns(MatchDocument.id)
+            .where(beyond, MatchDocument.seq <= upto)
+            .order_by(MatchDocument.id)
+            .limit(LOAD_BATCH)
+        ).all()
+        yield from rows
+        if len(rows) < LOAD_BATCH:
+            return
+        last = rows[-1]
+        beyond = and_(
+            MatchDocument.seq >= last.seq,
+            tuple_(MatchDocument.seq, MatchDocument.id) > tuple_(last.seq, last.id),
+        )
+
+
+def _documents(
+    connection: Connection, kind: DocumentKind
+) -> Iterator[tuple[str, DocTokens, DocumentMeta]]:
+    """Every live document of this kind, a batch per query (keyset on the unique key)."""
+    after = 0
+    while True:
+        rows = connection.execute(
+            select(MatchDocument.object_id, MatchDocument.tokens, MatchDocument.meta)
+            .where(MatchDocument.kind == kind, MatchDocument.object_id > after)
+            .order_by(MatchDocument.object_id)
+            .limit(LOAD_BATCH)
+        ).all()
+        for row in rows:
+            if row.tokens is not None:  # not a tombstone
+                yield str(row.object_id), row.tokens, row.meta
+        if len(rows) < LOAD_BATCH:
+            return
+        after = rows[-1].object_id
+
+
+def stored_tokens(session: Session, kind: DocumentKind, object_id: int) -> DocTokens:
+    """An object's stored tokens ({} if it has none)."""
+    tokens = session.scalar(
+        select(MatchDocument.tokens).where(
+            MatchDocument.kind == kind, MatchDocument.object_id == object_id
+        )
+    )
+    return tokens or {}
+
+
+def organization_tokens(session: Session, organization_id: int) -> list[DocTokens]:
+    """The stored tokens of every capability and result of an organisation."""
+    docs = session.scalars(
+        select(MatchDocument.tokens).where(
+            MatchDocument.organization_id == organization_id,
+            MatchDocument.kind.in_([DocumentKind.capability, DocumentKind.result]),
+        )
+    )
+    return [d for d in docs if d]
+
+
+# Writes: every flush, and the commit.
+
+
+def next_seq(connection: Connection, *, terms_changed: bool = False) -> tuple[int, int]:
+    """Take the next change number (and bump the term-list generation if the terms changed):
+    the number and the generation. The row stays locked until this transaction ends."""
+    values: dict[str, Any] = {"seq": MatchState.seq + 1}
+    if terms_changed:
+        values["generation"] = MatchState.generation + 1
+    row = connection.execute(
         update(MatchState)
         .where(MatchState.id == 1)
-        .values(seq=MatchState.seq + 1)
-        .returning(MatchState.seq)
-    ).scalar_one()
+        .values(**values)
+        .returning(MatchState.seq, MatchState.generation)
+    ).one()
+    return int(row.seq), int(row.generation)
+
+
+def _segmented(obj: Matchable, tokenizer: Tokenizer) -> dict[str, Any]:
+    fields = document_fields(obj)
+    return {"tokens": analyze(fields, tokenizer), "fingerprint": fingerprint(fields)}
+
+
+def _upsert(connection: Connection, row: dict[str, Any], *, replace: Sequence[str]) -> None:
+    """Insert a document row; if one exists for the object, set `replace` (none: keep it)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(MatchDocument).values(**row)
+    key = [MatchDocument.kind, MatchDocument.object_id]
+    if replace:
+        connection.execute(
+            stmt.on_conflict_do_update(
+                index_elements=key, set_={name: stmt.excluded[name] for name in replace}
+            )
+        )
+    else:
+        connection.execute(stmt.on_conflict_do_nothing(index_elements=key))
 
 
 def write_documents(
@@ -223,53 +479,130 @@ def write_documents(
     """
     if not changes and not removed:
         return
-    tokenizer = runtime_for(session).current_tokenizer(connection)
-    _mark_pending(session)
+    generation, tokenizer = runtime_for(session).current_tokenizer(connection)
+    written = [*removed, *(obj for obj, _ in changes)]
+    _mark_pending(session, generation, [(KINDS[type(obj)], obj.id) for obj in written])
     for obj in removed:
-        connection.execute(
-            update(MatchDocument)
-            .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=None, seq=PENDING)
-        )
+        tombstone = {"tokens": None, "fingerprint": DELETED, "seq": PENDING}
+        _upsert(connection, _new_row(obj) | tombstone, replace=list(tombstone))
     for obj, resegment in changes:
         kind = KINDS[type(obj)]
-        where = (MatchDocument.kind == kind, MatchDocument.object_id == obj.id)
         values: dict[str, Any] = {"meta": document_meta(obj), "seq": PENDING}
         if resegment:
-            values["tokens"] = analyze(document_fields(obj), tokenizer)
-        done = connection.execute(update(MatchDocument).where(*where).values(**values)).rowcount
-        if not done:
-            values.setdefault("tokens", analyze(document_fields(obj), tokenizer))
-            connection.execute(
-                insert(MatchDocument).values(
-                    kind=kind, object_id=obj.id, organization_id=obj.organization_id, **values
-                )
-            )
+            values |= _segmented(obj, tokenizer)
+        done = connection.execute(
+            update(MatchDocument)
+            .where(MatchDocument.kind == kind, MatchDocument.object_id == obj.id)
+            .values(**values)
+        ).rowcount
+        if not done:  # a new object (or one from before its document was stored)
+            if not resegment:
+                values |= _segmented(obj, tokenizer)
+            _upsert(connection, _new_row(obj) | values, replace=list(values))
 
 
-def _mark_pending(session: Session) -> None:
-    session.info[_PENDING_KEY] = True
+def _new_row(obj: Matchable) -> dict[str, Any]:
+    return {
+        "kind": KINDS[type(obj)],
+        "object_id": obj.id,
+        "organization_id": obj.organization_id,
+        "meta": document_meta(obj),
+    }
+
+
+@dataclass(frozen=True)
+class _TermChange:
+    since: int  # the sequence number read before the documents containing the words were
+    words: tuple[str, ...]
+
+
+def _mark_pending(
+    session: Session, generation: int, keys: Iterable[tuple[DocumentKind, int]]
+) -> None:
+    """This transaction wrote these rows, to number at commit, with tokens of this term-list
+    generation (a term change with no rows still takes a number: the generation changes)."""
+    pending: dict[DocumentKind, set[int]] = session.info.setdefault(_PENDING_KEY, {})
+    for kind, object_id in keys:
+        pending.setdefault(kind, set()).add(object_id)
+    session.info.setdefault(_SEGMENTED_AT_KEY, set()).add(generation)
 
 
 def number_pending(session: Session) -> None:
     """Give this transaction's pending rows the next change number (the last step before commit).
 
-    Rows written inside a savepoint that was rolled back are gone, so they are not numbered;
-    a flag left over from a rolled-back transaction costs one UPDATE that matches nothing.
+    Raises TermsChanged if the term list changed since their tokens were segmented, or (for
+    a term change) if an object containing its words was written meanwhile. Rows written
+    inside a savepoint that was rolled back are gone (or as they were: numbering one again
+    only makes processes read it again).
+
+    The rows are found by their keys: `seq = PENDING` would read every dead index entry
+    that earlier transactions left under that one value (on PostgreSQL, 120k of them after
+    a rebuild: 100-150 ms per commit, with `match_state` locked).
     """
     session.flush()  # commit flushes after this hook: flush first, so no row stays pending
-    if not session.info.pop(_PENDING_KEY, False):
+    pending: dict[DocumentKind, set[int]] | None = session.info.pop(_PENDING_KEY, None)
+    segmented_at: set[int] = session.info.pop(_SEGMENTED_AT_KEY, set())
+    terms: _TermChange | None = session.info.pop(_TERMS_KEY, None)
+    if pending is None:
         return
     connection = session.connection()
-    seq = next_seq(connection)
-    connection.execute(update(MatchDocument).where(MatchDocument.seq == PENDING).values(seq=seq))
+    if terms is None:
+        segmented_at = _segment_again_if_terms_changed(session, pending, segmented_at)
+    seq, generation = next_seq(connection, terms_changed=terms is not None)
+    if segmented_at - {generation} or (terms is not None and _written_meanwhile(connection, terms)):
+        raise TermsChanged("匹配词表刚被修改，请重试")
+    for kind, object_ids in pending.items():
+        ordered = sorted(object_ids)  # rows locked in one order by every transaction
+        for start in range(0, len(ordered), REBUILD_BATCH):
+            connection.execute(
+                update(MatchDocument)
+                .where(
+                    MatchDocument.kind == kind,
+                    MatchDocument.object_id.in_(ordered[start : start + REBUILD_BATCH]),
+                )
+                .values(seq=seq)
+            )
+
+
+def _segment_again_if_terms_changed(
+    session: Session, pending: dict[DocumentKind, set[int]], segmented_at: set[int]
+) -> set[int]:
+    """If a term change committed since this transaction segmented its documents, segment
+    them again with the new terms, before the lock is taken; the generation they now have.
+
+    Only for a few documents (a request's); a rebuild's batch is refused instead and runs
+    again, segmented on its workers. The lock taken next still checks: a term change that
+    commits between here and there refuses this transaction (TermsChanged).
+    """
+    generation, tokenizer = runtime_for(session).current_tokenizer(session.connection())
+    if not segmented_at - {generation}:
+        return segmented_at
+    if sum(len(ids) for ids in pending.values()) > RESEGMENT_AT_COMMIT:
+        return segmented_at
+    for kind, object_ids in pending.items():
+        for object_id in sorted(object_ids):
+            obj = session.get(MODELS[kind], object_id)
+            if not isinstance(obj, Challenge | Capability | Result):  # deleted: a tombstone
+                continue
+            session.connection().execute(
+                update(MatchDocument)
+                .where(MatchDocument.kind == kind, MatchDocument.object_id == object_id)
+                .values(**_segmented(obj, tokenizer))
+            )
+    return {generation}
+
+
+def _forget_marks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # a rolled-back transaction's marks do not outlive it
+        for key in (_PENDING_KEY, _SEGMENTED_AT_KEY, _TERMS_KEY):
+            session.info.pop(key, None)
 
 
 def _text_changed(obj: Matchable) -> bool:
     state: InstanceState[Matchable] = inspect(obj)
     return any(
         name in state.attrs.keys() and state.attrs[name].history.has_changes()
-        for name in TEXT_FIELDS
+        for name in MATCHED[type(obj)].matched
     )
 
 
@@ -287,100 +620,285 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
 
 sa_event.listen(Session, "after_flush", _after_flush)
 sa_event.listen(Session, "before_commit", number_pending)
+sa_event.listen(Session, "after_transaction_end", _forget_marks)
 
 
-def bump_generation(session: Session) -> None:
-    """Make every process reload its tokenizer and indexes on its next catch-up."""
-    session.execute(
-        update(MatchState).where(MatchState.id == 1).values(generation=MatchState.generation + 1)
-    )
+# The bureau's terms.
 
 
-def resegment(session: Session, objects: Iterable[Matchable], tokenizer: Tokenizer) -> int:
-    """Segment these objects again with `tokenizer` and store their tokens."""
-    connection = session.connection()
-    count = 0
-    _mark_pending(session)
-    for obj in objects:
-        connection.execute(
-            update(MatchDocument)
-            .where(MatchDocument.kind == KINDS[type(obj)], MatchDocument.object_id == obj.id)
-            .values(tokens=analyze(document_fields(obj), tokenizer), seq=PENDING)
-        )
-        count += 1
-    return count
-
-
-def rebuild(
-    session: Session, *, tokenizer: Tokenizer, progress: Callable[[int], None] | None = None
-) -> int:
-    """Segment every matchable object again and replace all stored documents.
-
-    Segmentation runs in batches on two worker processes (see `analyze_many`): the tokens are
-    the same as one at a time, at several MB/s.
-    """
-    session.flush()
-    connection = session.connection()
-    connection.execute(delete(MatchDocument))
-    _mark_pending(session)
-    count = 0
-    for model, kind in KINDS.items():
-        rows = session.scalars(select(model).order_by(model.id)).all()
-        for start in range(0, len(rows), REBUILD_BATCH):
-            batch = rows[start : start + REBUILD_BATCH]
-            tokens = analyze_many([document_fields(obj) for obj in batch], tokenizer)
-            connection.execute(
-                insert(MatchDocument),
-                [
-                    {
-                        "kind": kind,
-                        "object_id": obj.id,
-                        "organization_id": obj.organization_id,
-                        "tokens": doc,
-                        "meta": document_meta(obj),
-                        "seq": PENDING,
-                    }
-                    for obj, doc in zip(batch, tokens, strict=True)
-                ],
-            )
-            count += len(batch)
-            if progress is not None:
-                progress(count)
-    bump_generation(session)
-    return count
-
-
-def term_pairs(session: Session) -> list[tuple[str, str | None]]:
+def term_pairs(connection: Connection | Session) -> list[tuple[str, str | None]]:
     """The bureau's terms as (term, canonical) pairs; canonical is None for a plain term."""
-    return [
-        (t.term, t.canonical) for t in session.scalars(select(MatchTerm).order_by(MatchTerm.id))
-    ]
+    rows = connection.execute(
+        select(MatchTerm.term, MatchTerm.canonical).order_by(MatchTerm.id)
+    ).all()
+    return [(row.term, row.canonical) for row in rows]
+
+
+def _contains_any(model: type[Matchable], words: Sequence[str]) -> ColumnElement[bool]:
+    """SQL: a matched column of the object contains one of the words (case aside)."""
+    conditions = []
+    for column in MATCHED[model].matched:
+        attribute = getattr(model, column)
+        if isinstance(attribute.type, String):
+            text, needles = func.lower(attribute), [w.lower() for w in words]
+        else:  # JSON: stored with non-ASCII escaped (\uXXXX), as json.dumps writes it
+            text = func.lower(cast(attribute, String))
+            needles = [json.dumps(w.lower())[1:-1] for w in words]
+        conditions += [text.contains(needle, autoescape=True) for needle in needles]
+    return or_(*conditions)
 
 
 def containing(session: Session, words: Sequence[str]) -> list[Matchable]:
-    """The matchable objects whose title or description contains any of `words`."""
+    """The matchable objects whose matched text contains any of `words`."""
     found: list[Matchable] = []
-    for model in KINDS:
-        conditions = [
-            cond
-            for w in words
-            for cond in (
-                model.title.contains(w, autoescape=True),
-                model.description.contains(w, autoescape=True),
-            )
-        ]
-        if conditions:
-            found.extend(session.scalars(select(model).where(or_(*conditions))))
+    if words:
+        for model in MATCHED:
+            found.extend(session.scalars(select(model).where(_contains_any(model, words))))
     return found
 
 
-def ensure_documents(session: Session) -> int:
-    """Rebuild the stored documents if any matchable object has none (e.g. after an upgrade)."""
-    missing = 0
-    for model, kind in KINDS.items():
-        stored = select(MatchDocument.object_id).where(MatchDocument.kind == kind)
-        missing += len(session.scalars(select(model.id).where(model.id.not_in(stored))).all())
+def resegment_containing(session: Session, words: Sequence[str]) -> int:
+    """After a term change in this transaction: segment again, with the term list as this
+    transaction has it, every document whose text contains one of `words`; at commit they
+    get a number and the generation is bumped. How many were segmented."""
+    connection = session.connection()
+    since = connection.execute(select(MatchState.seq)).scalar_one()
+    generation = connection.execute(select(MatchState.generation)).scalar_one()
+    tokenizer = tokenizer_for(term_pairs(connection))
+    objects = containing(session, words)
+    for obj in objects:
+        segmented = _segmented(obj, tokenizer)
+        connection.execute(
+            update(MatchDocument)
+            .where(
+                MatchDocument.kind == KINDS[type(obj)],
+                MatchDocument.object_id == obj.id,
+                # Unless an edit committed since the text was read (it has its own tokens;
+                # if its text still holds a word, `_written_meanwhile` refuses this change).
+                or_(
+                    MatchDocument.fingerprint.is_(None),
+                    MatchDocument.fingerprint == segmented["fingerprint"],
+                ),
+            )
+            .values(**segmented, seq=PENDING)
+        )
+    _mark_pending(session, generation + 1, [(KINDS[type(obj)], obj.id) for obj in objects])
+    session.info[_TERMS_KEY] = _TermChange(since, tuple(words))
+    return len(objects)
+
+
+def _written_meanwhile(connection: Connection, change: _TermChange) -> bool:
+    """Whether a document containing the words was numbered after the term change read them
+    (segmented with the old terms by a transaction that committed before this one)."""
+    for model, declared in MATCHED.items():
+        numbered = select(MatchDocument.object_id).where(
+            MatchDocument.kind == declared.kind, MatchDocument.seq > change.since
+        )
+        stmt = select(exists().where(model.id.in_(numbered), _contains_any(model, change.words)))
+        if connection.execute(stmt).scalar():
+            return True
+    return False
+
+
+# Rebuild: a job of short transactions, never one long one.
+
+
+def sessions_beside(session: Session) -> Callable[[], Session]:
+    """Sessions for transactions of their own on the database of `session` (which may only
+    read), for work that commits batch by batch."""
+    bind = session.get_bind()
+    if isinstance(bind, Connection):  # tests: a session joined to an outer transaction
+        return lambda: Session(
+            bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    return sessionmaker(bind=bind.execution_options(**{READS_ONLY: False}), expire_on_commit=False)
+
+
+@dataclass
+class _Batch:
+    kind: DocumentKind
+    last_id: int
+    # object_id → (organization_id, fields, meta) of the objects to segment
+    objects: dict[int, tuple[int, dict[str, str], DocumentMeta]] = field(default_factory=dict)
+    # object_id → (fingerprint, tokens) of the stored documents, as read with the text
+    stored: dict[int, tuple[str | None, DocTokens | None]] = field(default_factory=dict)
+
+
+def rebuild(
+    sessions: Callable[[], Session],
+    *,
+    progress: Callable[[int], None] | None = None,
+    missing_only: bool = False,
+) -> int:
+    """Segment every matchable object again (or only those without a document) and store
+    the tokens that changed, a batch at a time; how many objects were segmented.
+
+    Each batch: read (a short read), segment on two worker processes (`analyze_many`, outside
+    any transaction), write in a short transaction. Memory is bounded by the batch; writers
+    wait at most for one batch's write; processes follow through the change sequence.
+    """
+    count = 0
+    for model, declared in MATCHED.items():
+        after = 0
+        while (
+            batch := _read_batch(sessions, model, declared.kind, after, missing_only)
+        ) is not None:
+            after = batch.last_id
+            if batch.objects:
+                _write_batch(sessions, batch)
+                count += len(batch.objects)
+                if progress is not None:
+                    progress(count)
+    return count
+
+
+def _read_batch(
+    sessions: Callable[[], Session],
+    model: type[Matchable],
+    kind: DocumentKind,
+    after: int,
+    missing_only: bool,
+) -> _Batch | None:
+    document = and_(MatchDocument.kind == kind, MatchDocument.object_id == model.id)
+    with sessions() as session, session.begin():
+        # One statement: the text and the stored fingerprint as of one moment (on
+        # PostgreSQL, two statements could see an edit committed between them).
+        rows = session.execute(
+            select(model, MatchDocument.id, MatchDocument.fingerprint, MatchDocument.tokens)
+            .outerjoin(MatchDocument, document)
+            .where(model.id > after)
+            .order_by(model.id)
+            .limit(REBUILD_BATCH)
+        ).all()
+        if not rows:
+            return None
+        batch = _Batch(kind, last_id=after)
+        for obj, document_id, stored_fingerprint, stored_tokens in rows:
+            assert isinstance(obj, model)
+            batch.last_id = obj.id
+            if document_id is not None:
+                batch.stored[obj.id] = (stored_fingerprint, stored_tokens)
+            if not (missing_only and document_id is not None):
+                batch.objects[obj.id] = (
+                    obj.organization_id,
+                    document_fields(obj),
+                    document_meta(obj),
+                )
+        return batch
+
+
+def _write_batch(sessions: Callable[[], Session], batch: _Batch) -> None:
+    """Segment the batch and write it, again (re-segmented if the terms changed) when its
+    transaction loses a lock race or the term list changed under it."""
+    ids = list(batch.objects)
+    texts = [batch.objects[i][1] for i in ids]
+    for attempt in range(1, REBUILD_ATTEMPTS + 1):
+        with sessions() as session:
+            generation, tokenizer = _tokenizer_now(session)
+        tokens = analyze_many(texts, tokenizer)  # no transaction open
+        try:
+            with sessions() as session, session.begin():
+                _store_batch(session, batch, dict(zip(ids, tokens, strict=True)), generation)
+            return
+        except (TermsChanged, OperationalError) as exc:
+            if attempt == REBUILD_ATTEMPTS or not _retryable(exc):
+                raise
+            logger.warning("rebuild batch of %s lost a race (%s): again", batch.kind, exc)
+            time.sleep(0.1 * attempt)
+
+
+def _tokenizer_now(session: Session) -> tuple[int, Tokenizer]:
+    with session.begin():
+        return runtime_for(session).current_tokenizer(session.connection())
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, TermsChanged):
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    # Deadlock, serialisation failure, lock timeout (PostgreSQL); a busy SQLite file.
+    return sqlstate in {"40P01", "40001", "55P03"} or "database is locked" in str(exc)
+
+
+def _store_batch(
+    session: Session, batch: _Batch, tokens: dict[int, DocTokens], generation: int
+) -> None:
+    """Write the tokens that changed, where the row still has the fingerprint read with the
+    batch; insert the missing rows, unless a concurrent write inserted one first."""
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    written: list[tuple[DocumentKind, int]] = []
+    for object_id, (organization_id, fields, meta) in batch.objects.items():
+        new_fingerprint, new_tokens = fingerprint(fields), tokens[object_id]
+        if object_id not in batch.stored or batch.stored[object_id] != (
+            new_fingerprint,
+            new_tokens,
+        ):
+            written.append((batch.kind, object_id))
+        if object_id not in batch.stored:
+            inserts.append(
+                {
+                    "kind": batch.kind,
+                    "object_id": object_id,
+                    "organization_id": organization_id,
+                    "meta": meta,
+                    "tokens": new_tokens,
+                    "fingerprint": new_fingerprint,
+                    "seq": PENDING,
+                }
+            )
+        elif batch.stored[object_id] != (new_fingerprint, new_tokens):
+            updates.append(
+                {
+                    "b_id": object_id,
+                    "b_was": batch.stored[object_id][0],
+                    "b_tokens": new_tokens,
+                    "b_fingerprint": new_fingerprint,
+                }
+            )
+    if not updates and not inserts:
+        return
+    _mark_pending(session, generation, written)
+    connection = session.connection()
+    if updates:
+        connection.execute(
+            update(MatchDocument)
+            .where(
+                MatchDocument.kind == batch.kind,
+                MatchDocument.object_id == bindparam("b_id"),
+                MatchDocument.fingerprint.is_not_distinct_from(bindparam("b_was")),
+            )
+            .values(
+                tokens=bindparam("b_tokens"), fingerprint=bindparam("b_fingerprint"), seq=PENDING
+            ),
+            updates,
+        )
+    if inserts:
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        key = [MatchDocument.kind, MatchDocument.object_id]
+        connection.execute(
+            insert(MatchDocument).on_conflict_do_nothing(index_elements=key), inserts
+        )
+
+
+def ensure_documents(sessions: Callable[[], Session]) -> int:
+    """Segment the objects that have no match document (e.g. after an upgrade); how many."""
+    with sessions() as session:
+        missing = any(
+            session.scalar(
+                select(
+                    exists().where(
+                        model.id.not_in(
+                            select(MatchDocument.object_id).where(
+                                MatchDocument.kind == declared.kind
+                            )
+                        )
+                    )
+                )
+            )
+            for model, declared in MATCHED.items()
+        )
     if not missing:
         return 0
-    logger.info("%d objects have no match document: rebuilding", missing)
-    return rebuild(session, tokenizer=tokenizer_for(term_pairs(session)))
+    logger.info("some objects have no match document: segmenting them")
+    return rebuild(sessions, missing_only=True)

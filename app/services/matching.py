@@ -4,7 +4,6 @@ Universities are shown only published challenges; enterprises only the capabilit
 results of verified organisations; nobody is recommended its own organisation's items.
 """
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -13,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.errors import Conflict, InvalidInput, NotFound
-from app.matching import DocTokens, Match, MatchIndex, analyze, merge_tokens
+from app.matching import DocTokens, Match, analyze, merge_tokens
 from app.models import (
     Capability,
     Challenge,
     ChallengeStatus,
-    MatchDocument,
+    DocumentKind,
+    DocumentMeta,
     MatchTerm,
     Organization,
     OrganizationStatus,
@@ -60,9 +60,9 @@ class MatchItem:
 
 
 Matchable = type[Challenge] | type[Capability] | type[Result]
-OFFERING_MODEL: dict[Target, tuple[type[Capability] | type[Result], str]] = {
-    Target.capabilities: (Capability, "capability"),
-    Target.results: (Result, "result"),
+OFFERING_MODEL: dict[Target, tuple[type[Capability] | type[Result], DocumentKind]] = {
+    Target.capabilities: (Capability, DocumentKind.capability),
+    Target.results: (Result, DocumentKind.result),
 }
 
 
@@ -74,7 +74,7 @@ def for_challenge(
     challenge = get_challenge(session, viewer, challenge_id)
     if target is Target.challenges:
         raise InvalidInput("榜单只能匹配能力、成果或单位", loc=["query", "target"])
-    query = _stored_tokens(session, "challenge", challenge.id)
+    query = match_sync.stored_tokens(session, DocumentKind.challenge, challenge.id)
     return _rank_offerings(session, rt, query, target, f, exclude_org=challenge.organization_id)
 
 
@@ -92,7 +92,7 @@ def for_offering(
         if model is Capability
         else get_offering(session, Result, viewer, offering_id)
     )
-    query = _stored_tokens(session, match_sync.KINDS[model], offering.id)
+    query = match_sync.stored_tokens(session, match_sync.KINDS[model], offering.id)
     return _rank_challenges(session, rt, query, f, exclude_org=offering.organization_id)
 
 
@@ -102,14 +102,7 @@ def for_organization(
     """Published challenges that fit a whole organisation: all its capabilities and results."""
     rt = match_sync.caught_up(session)
     org = get_organization(session, viewer, organization_id)
-    docs = session.scalars(
-        select(MatchDocument.tokens).where(
-            MatchDocument.organization_id == org.id,
-            MatchDocument.kind.in_(["capability", "result"]),
-            MatchDocument.tokens.is_not(None),
-        )
-    ).all()
-    query = merge_tokens(d for d in docs if d)
+    query = merge_tokens(match_sync.organization_tokens(session, org.id))
     return _rank_challenges(session, rt, query, f, exclude_org=org.id)
 
 
@@ -130,33 +123,24 @@ def preview(
     return _rank_offerings(session, rt, query, target, f, exclude_org=viewer.organization_id)
 
 
-def _stored_tokens(session: Session, kind: str, object_id: int) -> DocTokens:
-    tokens = session.scalar(
-        select(MatchDocument.tokens).where(
-            MatchDocument.kind == kind, MatchDocument.object_id == object_id
-        )
-    )
-    return tokens or {}
-
-
 def _rank_challenges(
     session: Session, rt: match_sync.Runtime, query: DocTokens, f: MatchFilters, *, exclude_org: int
 ) -> list[MatchItem]:
     now = db.utcnow().timestamp()  # the clock the challenge deadline rules read
 
-    def where(meta: Mapping[str, object]) -> bool:
-        deadline = meta.get("deadline")
+    def where(meta: DocumentMeta) -> bool:
         return (
-            meta.get("status") == ChallengeStatus.published.value
-            and isinstance(deadline, float)
-            and deadline > now
-            and meta.get("organization_id") != exclude_org
-            and (f.sector is None or meta.get("sector") == f.sector)
-            and (f.region is None or meta.get("region") == f.region)
+            meta.status is ChallengeStatus.published
+            and meta.deadline is not None
+            and meta.deadline > now
+            and meta.organization_id != exclude_org
+            and (f.sector is None or meta.sector == f.sector)
+            and (f.region is None or meta.region == f.region)
         )
 
-    matches = _search(rt.indexes["challenge"], query, f.limit, where)
-    return _items(session, Challenge, "challenge", matches)
+    index = rt.indexes[DocumentKind.challenge]
+    matches = match_sync.search(index, query, limit=f.limit, where=where)
+    return _items(session, Challenge, DocumentKind.challenge, matches)
 
 
 def _rank_offerings(
@@ -171,16 +155,17 @@ def _rank_offerings(
     orgs = _verified_organizations(session, region=f.region)
     orgs.pop(exclude_org, None)
 
-    def where(meta: Mapping[str, object]) -> bool:
-        return meta.get("organization_id") in orgs
+    def where(meta: DocumentMeta) -> bool:
+        return meta.organization_id in orgs
 
     if target is not Target.organizations:
         model, kind = OFFERING_MODEL[target]
-        return _items(session, model, kind, _search(rt.indexes[kind], query, f.limit, where))
+        matches = match_sync.search(rt.indexes[kind], query, limit=f.limit, where=where)
+        return _items(session, model, kind, matches)
     # An organisation ranks by its best-matching capability or result.
     best: dict[int, MatchItem] = {}
     for model, kind in OFFERING_MODEL.values():
-        matches = _search(rt.indexes[kind], query, f.limit * 5, where)
+        matches = match_sync.search(rt.indexes[kind], query, limit=f.limit * 5, where=where)
         for item in _items(session, model, kind, matches):
             if item.organization_id not in best or item.score > best[item.organization_id].score:
                 best[item.organization_id] = item
@@ -198,15 +183,9 @@ def _rank_offerings(
     ]
 
 
-def _search(
-    index: MatchIndex, query: DocTokens, limit: int, where: Callable[[Mapping[str, object]], bool]
-) -> list[Match]:
-    if not query:
-        return []
-    return index.search(query, limit=limit, where=where)
-
-
-def _items(session: Session, model: Matchable, kind: str, matches: list[Match]) -> list[MatchItem]:
+def _items(
+    session: Session, model: Matchable, kind: DocumentKind, matches: list[Match]
+) -> list[MatchItem]:
     """The matches as items, with titles read fresh from the database, best first."""
     ids = [int(m.key) for m in matches]
     rows = {
@@ -218,7 +197,7 @@ def _items(session: Session, model: Matchable, kind: str, matches: list[Match]) 
     return [
         MatchItem(
             id=int(m.key),
-            type=kind,
+            type=kind.value,
             title=rows[int(m.key)].title,
             organization_id=rows[int(m.key)].organization_id,
             score=m.score,
@@ -255,7 +234,7 @@ def add_term(session: Session, *, staff: User, term: str, canonical: str | None)
     item = MatchTerm(term=term, canonical=canonical, created_by_id=staff.id)
     session.add(item)
     session.flush()
-    _resegment_around(session, [term] + ([canonical] if canonical else []))
+    match_sync.resegment_containing(session, [term] + ([canonical] if canonical else []))
     audit.record(
         session,
         actor=staff,
@@ -284,26 +263,25 @@ def delete_term(session: Session, *, staff: User, term_id: int) -> None:
     )
     session.delete(item)
     session.flush()
-    _resegment_around(session, words)
-
-
-def _resegment_around(session: Session, words: list[str]) -> None:
-    tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
-    match_sync.resegment(session, match_sync.containing(session, words), tokenizer)
-    # Last: bumping locks the shared match_state row until commit; segment before that.
-    match_sync.bump_generation(session)
+    match_sync.resegment_containing(session, words)
 
 
 def rebuild(session: Session, *, staff: User) -> int:
-    """Segment every document again and make every process reload its index."""
-    tokenizer = match_sync.tokenizer_for(match_sync.term_pairs(session))
-    count = match_sync.rebuild(session, tokenizer=tokenizer)
-    audit.record(
-        session,
-        actor=staff,
-        action="matching.rebuild",
-        object_type="match_index",
-        object_id=0,
-        after={"documents": count},
-    )
+    """Segment every document again, in short transactions of its own (`match_sync.rebuild`);
+    every process follows through the change sequence. Audited once done.
+
+    Commits, unlike other services: one transaction the length of a rebuild would hold its
+    locks for minutes. `session` only reads (on SQLite it must hold no write lock).
+    """
+    sessions = match_sync.sessions_beside(session)
+    count = match_sync.rebuild(sessions)
+    with sessions() as writer, writer.begin():
+        audit.record(
+            writer,
+            actor=staff,
+            action="matching.rebuild",
+            object_type="match_index",
+            object_id=0,
+            after={"documents": count},
+        )
     return count

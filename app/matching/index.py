@@ -238,8 +238,14 @@ class MatchIndex:
             mine = [(row, col) for row, col in mine if col < postings.shape[1]]
             if mine:
                 rows, cols = np.array(mine).T
-                values = postings[:, cols].toarray().T * weighted.weights[found]
-                table[rows[:, None], found] += values
+                # The best documents' postings: one pass over the column numbers (scipy's
+                # column selection copies every selected posting).
+                which = np.full(postings.shape[1], -1, dtype=np.int32)
+                which[cols] = rows
+                at = np.flatnonzero(which[postings.indices] >= 0)
+                term = np.searchsorted(postings.indptr, at, side="right") - 1
+                values = postings.data[at] * weighted.weights[found][term]
+                np.add.at(table, (which[postings.indices[at]], found[term]), values)
         explained = explain(query, weighted.scoring, table, self.config.explain_terms)
         return [
             Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
@@ -264,7 +270,7 @@ def _normalise(
     for view in range(3):
         start, end = int(bounds[view]), int(bounds[view + 1])
         if start < end:
-            length = lengths[view].take(postings.indices[start:end] + first)
+            length = lengths[view][postings.indices[start:end] + first]  # faster than take
             length *= k1 * b / averages[view]
             length += k1 * (1.0 - b)
             length += tf[start:end]

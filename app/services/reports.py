@@ -407,14 +407,13 @@ def report_lists(session: Session, *, period: Period, cutoff: datetime) -> Repor
         select(
             Project.id,
             Project.title,
-            Challenge.region,
-            Challenge.sector,
+            Project.region,
+            Project.sector,
             Project.created_at,
             performer.name,
             Project.budget,
             Project.government_funding,
         )
-        .join(Challenge, Challenge.id == Project.challenge_id)
         .join(performer, performer.id == Project.performer_organization_id)
         .where(_live_project(), Project.created_at >= start, Project.created_at < end)
         .order_by(Project.created_at, Project.id)
@@ -423,14 +422,13 @@ def report_lists(session: Session, *, period: Period, cutoff: datetime) -> Repor
         select(
             Project.id,
             Project.title,
-            Challenge.region,
-            Challenge.sector,
+            Project.region,
+            Project.sector,
             Project.ended_at,
             performer.name,
             Project.budget,
             Project.disbursed,
         )
-        .join(Challenge, Challenge.id == Project.challenge_id)
         .join(performer, performer.id == Project.performer_organization_id)
         .where(
             Project.status == ProjectStatus.completed,
@@ -445,12 +443,11 @@ def report_lists(session: Session, *, period: Period, cutoff: datetime) -> Repor
             Project.title,
             ProjectMilestone.id,
             ProjectMilestone.title,
-            Challenge.region,
+            Project.region,
             ProjectMilestone.due_date,
         )
         .select_from(ProjectMilestone)
         .join(Project, Project.id == ProjectMilestone.project_id)
-        .join(Challenge, Challenge.id == Project.challenge_id)
         .where(_overdue_at(cutoff))
         .order_by(ProjectMilestone.due_date, ProjectMilestone.id)
     ).all()

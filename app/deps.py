@@ -14,6 +14,7 @@ from app.errors import Forbidden, NotAuthenticated
 from app.models import Role, User
 from app.schemas.common import MAX_ID, Page, SearchText
 from app.security import read_access_token
+from app.services import search
 from app.services.access import require_not_rejected
 from app.services.accounts import user_by_id
 from app.services.pagination import paginate
@@ -98,11 +99,15 @@ class PageParams:
         self.offset = offset
 
     def page(
-        self, session: Session, stmt: Select[Any], page: type[P], *, one_pass: bool = False
+        self, session: Session, stmt: Select[Any], page: type[P], *, q: str | None = None
     ) -> P:
         """Run `stmt` for this page and answer it as `page` (a `Page[XRead]`), with the total.
 
-        `one_pass`: the total and the page's ids in one statement (see `paginate`)."""
+        `q`: the search text `stmt` filters by, if any: the transaction then prefers the
+        search index, and a text checked row by row gives the total and the page's ids in one
+        statement (app/services/search.py, `paginate`)."""
+        search.prefer_search_index(session, q)
+        one_pass = search.checked_row_by_row(q)
         items, total = paginate(
             session, stmt, limit=self.limit, offset=self.offset, one_pass=one_pass
         )

@@ -7,7 +7,7 @@ from app.errors import error_responses
 from app.models import ChallengeStatus, Sector
 from app.schemas.challenge import ChallengeCreate, ChallengePage, ChallengeRead, ChallengeUpdate
 from app.schemas.common import ReasonBody, Region
-from app.services import challenges, search
+from app.services import challenges
 
 router = APIRouter(prefix="/challenges", tags=["challenges"])
 
@@ -48,8 +48,7 @@ def list_challenges(
         q=q,
         organization_id=organization_id,
     )
-    search.prefer_search_index(session, q)
-    return paging.page(session, stmt, ChallengePage, one_pass=search.checked_row_by_row(q))
+    return paging.page(session, stmt, ChallengePage, q=q)
 
 
 @router.get("/{challenge_id}", summary="榜单详情", responses=error_responses(401, 404, 422))

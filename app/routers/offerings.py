@@ -23,7 +23,7 @@ from app.schemas.offering import (
     ResultRead,
     ResultUpdate,
 )
-from app.services import offerings, search
+from app.services import offerings
 
 capabilities = APIRouter(prefix="/capabilities", tags=["capabilities"])
 results = APIRouter(prefix="/results", tags=["results"])
@@ -52,8 +52,7 @@ def list_capabilities(
 ) -> CapabilityPage:
     """Capabilities of verified organisations, newest first."""
     stmt = offerings.offerings_query(Capability, viewer, organization_id=organization_id, q=q)
-    search.prefer_search_index(session, q)
-    return paging.page(session, stmt, CapabilityPage, one_pass=search.checked_row_by_row(q))
+    return paging.page(session, stmt, CapabilityPage, q=q)
 
 
 @capabilities.get(
@@ -109,8 +108,7 @@ def list_results(
 ) -> ResultPage:
     """Results of verified organisations, newest first."""
     stmt = offerings.offerings_query(Result, viewer, organization_id=organization_id, q=q)
-    search.prefer_search_index(session, q)
-    return paging.page(session, stmt, ResultPage, one_pass=search.checked_row_by_row(q))
+    return paging.page(session, stmt, ResultPage, q=q)
 
 
 @results.get("/{result_id}", summary="科技成果详情", responses=error_responses(401, 404, 422))

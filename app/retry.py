@@ -27,8 +27,11 @@ def mark_retryable(scope: MutableMapping[str, Any]) -> None:
     scope.setdefault("state", {})[FLAG] = True
 
 
+ATTEMPTS = 3  # the first run and two replays
+
+
 class RetryTransactionMiddleware:
-    """Replays a request once when its answer was marked retryable; logs both outcomes."""
+    """Replays a request (at most twice) when its answer was marked retryable; logs the outcome."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -56,13 +59,17 @@ class RetryTransactionMiddleware:
         if not discarded:
             return
         where = f"{scope['method']} {scope['path']}"
-        logger.warning("deadlock or serialisation failure on %s: running it again", where)
-        again = {**scope, "state": dict(state)}
-        await self.app(again, replay(body, receive), send)
-        if again["state"].get(FLAG):
-            logger.warning("deadlock or serialisation failure again on %s: answered 503", where)
-        else:
-            logger.info("%s succeeded when run again", where)
+        for attempt in range(2, ATTEMPTS + 1):
+            logger.warning("deadlock or serialisation failure on %s: running it again", where)
+            again = {**scope, "state": dict(state)}
+            last = attempt == ATTEMPTS
+            discarded = False
+            first = again
+            await self.app(again, replay(body, receive), send if last else send_unless_retrying)
+            if not again["state"].get(FLAG):
+                logger.info("%s succeeded when run again", where)
+                return
+        logger.warning("deadlock or serialisation failure again on %s: answered 503", where)
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bool]:

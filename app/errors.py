@@ -357,7 +357,7 @@ def _answer(exc: AppError) -> JSONResponse:
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     if isinstance(exc, TermsChanged):
-        mark_retryable(request.scope)  # app.retry runs the request once more
+        mark_retryable(request.scope)  # app.retry runs the request again (at most twice more)
     return _answer(exc)
 
 
@@ -451,7 +451,7 @@ DATABASE_UNAVAILABLE = ServiceUnavailable(
 
 async def _operational_error(request: Request, exc: Exception) -> JSONResponse:
     # The database is up but this transaction lost a race or waited too long: 503 busy, and
-    # app.retry runs a deadlock's or serialisation failure's request once more.
+    # app.retry runs a deadlock's or serialisation failure's request again (at most twice more).
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
     if sqlstate in RETRYABLE_SQLSTATES:
         logger.warning("%s: %s", RETRYABLE_SQLSTATES[sqlstate], getattr(exc, "orig", exc))

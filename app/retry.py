@@ -1,12 +1,12 @@
-"""Run a request once more when its transaction lost a deadlock or a serialisation conflict.
+"""Run a request again when its transaction lost a deadlock or a serialisation conflict.
 
 PostgreSQL aborts one of two transactions that wait for each other (40P01), or one that cannot
 be serialised (40001); run again from the start, it usually succeeds. Only the whole request
 can be run again: the session, the rows it read and the checks made on them all belong to
 the first attempt. So this middleware keeps the request body, and when the error handler
 marks the answer as retryable (`mark_retryable`), discards that answer and replays the
-request to the app with a fresh scope: a new session and a new transaction. A second failure
-is answered as it is (503 with Retry-After).
+request to the app with a fresh scope: a new session and a new transaction. The third run's
+answer goes out as it is (a 503 with Retry-After when it failed too).
 
 Sits inside the body-size limit, so the body it keeps is at most that limit.
 """
@@ -44,32 +44,36 @@ class RetryTransactionMiddleware:
         if not complete:  # the client left while sending: nothing to replay
             await self.app(scope, replay(body, receive), send)
             return
-        state = dict(scope.get("state", {}))
-        first = {**scope, "state": dict(state)}
+        state = scope.get("state", {})
+        where = f"{scope['method']} {scope['path']}"
+        for attempt in range(1, ATTEMPTS + 1):
+            run = {**scope, "state": dict(state)}
+            if attempt == ATTEMPTS:  # the last run's answer goes out, whatever it is
+                await self.app(run, replay(body, receive), send)
+                if run["state"].get(FLAG):
+                    logger.warning("deadlock or serialisation failure again on %s: 503", where)
+                else:
+                    logger.info("%s succeeded when run again", where)
+                return
+            if not await self._run(run, replay(body, receive), send):
+                if attempt > 1:
+                    logger.info("%s succeeded when run again", where)
+                return
+            logger.warning("deadlock or serialisation failure on %s: running it again", where)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Runs the app once; True when its answer was marked retryable (and was not sent)."""
         discarded = False
 
         async def send_unless_retrying(message: Message) -> None:
             nonlocal discarded
-            if message["type"] == "http.response.start" and first["state"].get(FLAG):
+            if message["type"] == "http.response.start" and scope["state"].get(FLAG):
                 discarded = True
             if not discarded:
                 await send(message)
 
-        await self.app(first, replay(body, receive), send_unless_retrying)
-        if not discarded:
-            return
-        where = f"{scope['method']} {scope['path']}"
-        for attempt in range(2, ATTEMPTS + 1):
-            logger.warning("deadlock or serialisation failure on %s: running it again", where)
-            again = {**scope, "state": dict(state)}
-            last = attempt == ATTEMPTS
-            discarded = False
-            first = again
-            await self.app(again, replay(body, receive), send if last else send_unless_retrying)
-            if not again["state"].get(FLAG):
-                logger.info("%s succeeded when run again", where)
-                return
-        logger.warning("deadlock or serialisation failure again on %s: answered 503", where)
+        await self.app(scope, receive, send_unless_retrying)
+        return discarded
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bool]:

@@ -23,6 +23,7 @@ from app.config import get_settings
 from app.db import get_session_factory, make_engine
 from app.main import create_app
 from app.models import AuditEvent, Capability, OrganizationKind, User
+from app.retry import ATTEMPTS
 from app.schemas.offering import CapabilityCreate
 from app.services import offerings
 from tests.databases import postgres_url
@@ -232,13 +233,15 @@ def _count_capabilities(title: str) -> int:
         return db.scalar(select(func.count(Capability.id)).where(Capability.title == title)) or 0
 
 
+@pytest.mark.parametrize("failures", [1, ATTEMPTS - 1])
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialisation"])
-def test_a_deadlock_or_serialisation_failure_is_run_again_once(
+def test_a_deadlock_or_serialisation_failure_is_run_again(
     failing_create: Callable[[str, int], list[str]],
     sqlstate: str,
+    failures: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    calls = failing_create(sqlstate, 1)
+    calls = failing_create(sqlstate, failures)
     with get_session_factory().begin() as db:
         token = headers(make_user(db, kind=OrganizationKind.university))
     title = f"重试团队{uuid.uuid4().hex[:6]}"
@@ -249,18 +252,18 @@ def test_a_deadlock_or_serialisation_failure_is_run_again_once(
         )
 
     assert response.status_code == 201, response.text
-    assert calls == [title, title]  # the body was replayed to the second run
+    assert calls == [title] * (failures + 1)  # the body was replayed to every run
     assert "running it again" in caplog.text
-    assert _count_capabilities(title) == 1  # the first run's rows were rolled back
+    assert _count_capabilities(title) == 1  # the failed runs' rows were rolled back
     with get_session_factory()() as db:
         assert audited(db, "capability.create", response.json()["id"]) == 1
 
 
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"], ids=["deadlock", "serialisation"])
-def test_a_second_deadlock_or_serialisation_failure_answers_503(
+def test_a_deadlock_or_serialisation_failure_in_every_run_answers_503(
     failing_create: Callable[[str, int], list[str]], sqlstate: str
 ) -> None:
-    calls = failing_create(sqlstate, 2)
+    calls = failing_create(sqlstate, ATTEMPTS)
     with get_session_factory().begin() as db:
         token = headers(make_user(db, kind=OrganizationKind.university))
     title = f"重试团队{uuid.uuid4().hex[:6]}"
@@ -274,7 +277,7 @@ def test_a_second_deadlock_or_serialisation_failure_answers_503(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "database_busy"
     assert int(response.headers["retry-after"]) >= 1
-    assert calls == [title, title]  # run twice, not more
+    assert calls == [title] * ATTEMPTS  # the first run and two replays, not more
     assert _count_capabilities(title) == 0
 
 

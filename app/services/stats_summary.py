@@ -267,30 +267,25 @@ def summarise(
         session.execute(text("SET LOCAL jit = off"))
     now = db.utcnow()
 
-    # The year's challenges: published in it, or never published and created in it. Two
-    # range conditions rather than one on coalesce(published_at, created_at), so that each
-    # is a range of ix_challenge_published (published_at, then its NULLs with created_at).
-    challenge_status = _challenge_status(now).label("status")
-    year_challenges = union_all(
-        scope.challenges(challenge_status).where(scope.in_year(Challenge.published_at)),
-        scope.challenges(challenge_status).where(
-            Challenge.published_at.is_(None), scope.in_year(Challenge.created_at)
-        ),
-    ).subquery()
-    statuses = {
-        str(status): int(n)
-        for status, n in session.execute(
-            select(year_challenges.c.status, func.count()).group_by(year_challenges.c.status)
-        )
-    }
+    # The year's challenges: published in it (the grid, by current status too), or never
+    # published and created in it (a few drafts, from ix_challenge_published's NULLs).
+    challenge_status = _challenge_status(now)
     published = _grid(
         session,
         scope,
         scope.challenges(),
         Challenge.published_at,
         Challenge.budget,
+        challenge_status,
         indexed=indexed,
     )
+    statuses = _tally(published, BY)
+    for status, n in session.execute(
+        scope.challenges(challenge_status, func.count())
+        .where(Challenge.published_at.is_(None), scope.in_year(Challenge.created_at))
+        .group_by(challenge_status)
+    ):
+        statuses[str(status)] = statuses.get(str(status), 0) + int(n)
     challenges = ChallengeCounts(
         by_status={s: statuses.get(s.value, 0) for s in ChallengeStatus},
         published=_counts(scope, published),

@@ -28,6 +28,9 @@ MONEY_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
+# Day 0 of Excel's 1900 date system as it counts from 1900-03-01 on (it also counts a
+# 1900-02-29 that never was): a date's cell is its number of days since this one.
+EXCEL_EPOCH = date(1899, 12, 30)
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 100_000  # an upload with more data rows is refused
@@ -113,8 +116,8 @@ def _write_other(
         sheet.write_boolean(row, column, value)
     elif isinstance(value, datetime):  # Excel has no time zones: times go in as naive UTC
         sheet.write_datetime(row, column, value.replace(tzinfo=None), moment)
-    elif isinstance(value, date):
-        sheet.write_datetime(row, column, value, day)
+    elif isinstance(value, date):  # the day's serial number: what write_datetime writes, faster
+        sheet.write_number(row, column, (value - EXCEL_EPOCH).days, day)
     elif isinstance(value, str):
         sheet.write_string(row, column, value)
     elif isinstance(value, int | float | Decimal):

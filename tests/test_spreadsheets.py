@@ -97,6 +97,17 @@ def test_a_csv_field_over_the_csv_limit_is_refused_not_a_crash() -> None:
         read_rows("a.csv", b'a\n"' + b"x" * 200_000 + b'"\n')
 
 
+@pytest.mark.parametrize(
+    "day", [date(1900, 3, 1), date(2000, 2, 29), date(2026, 12, 31), date(9999, 12, 31)]
+)
+def test_a_date_cell_is_the_day_excel_reads(day: date) -> None:
+    sheet = load_workbook(io.BytesIO(xlsx_bytes([Table("日期", ["日期"], [[day]])])))["日期"]
+    assert (sheet["A2"].value, sheet["A2"].number_format) == (
+        datetime(day.year, day.month, day.day),
+        DATE_FORMAT,
+    )
+
+
 def test_xlsx_values_keep_their_types_formats_and_column_widths() -> None:
     table = Table(
         title="值",

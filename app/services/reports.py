@@ -2,10 +2,11 @@
 county ranking, aggregated by the database (GROUP BY), never by a loop over rows.
 
 A period is a month (`2026-03`), a quarter (`2026-Q1`) or a year (`2026`) in China time.
-Every count is one grouped query over the year to the period's end, bucketed by month with a
-CASE over the months' UTC boundaries (portable to SQLite and PostgreSQL, served by the
-timestamp's range); the period's figures, the monthly trend and the year-to-date progress
-against the targets are sums of those few buckets.
+Every count is one grouped query over the year to the period's end, bucketed by month on the
+months' UTC boundaries (`stats.by_month`: a range of the index a month where a PostgreSQL
+covering index leads with the instant, else a CASE over the boundaries); the period's
+figures, the monthly trend and the year-to-date progress against the targets are sums of
+those few buckets.
 """
 
 import re
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app import db
@@ -37,6 +38,7 @@ from app.schemas.report import (
     ReportTotals,
     SectorProgress,
 )
+from app.services.stats import by_month
 
 PERIOD_PATTERN = r"^(20\d{2})(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 SECTOR_LABELS = {Sector.agriculture: "农业", Sector.industry: "工业", Sector.services: "服务业"}
@@ -91,15 +93,6 @@ def china_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), db.CHINA).astimezone(UTC)
 
 
-def _month_bucket(column: Any, period: Period) -> ColumnElement[int]:
-    """SQL: the month (1..last) of a timestamp in [1 January, the period's end)."""
-    bounds = [
-        (column < china_midnight(_month_start(period.year, month + 1)), month)
-        for month in range(1, period.months[-1] + 1)
-    ]
-    return case(*bounds, else_=0)
-
-
 def _month_start(year: int, month: int) -> date:
     return date(year + 1, 1, 1) if month == 13 else date(year, month, 1)
 
@@ -135,15 +128,17 @@ def _grouped(
     money: Any = None,
     *,
     place: tuple[Any, Any] = (Challenge.region, Challenge.sector),
+    indexed: bool = False,
 ) -> Figures:
-    """Counts (and sums of `money`) by county, sector and month; `place`: those columns."""
-    start, end = china_midnight(date(period.year, 1, 1)), china_midnight(period.ends_before)
-    month = _month_bucket(stamp, period).label("month")
+    """Counts (and sums of `money`) by county, sector and month; `place`: those columns.
+
+    `indexed`: `stamp` leads a PostgreSQL covering index, read a month's range at a time.
+    """
+    bounds = [china_midnight(_month_start(period.year, m)) for m in range(1, period.months[-1] + 2)]
     amount = func.coalesce(func.sum(money), 0) if money is not None else func.count()
-    query = (
-        stmt.add_columns(*place, month, func.count(), amount)
-        .where(stamp >= start, stamp < end)
-        .group_by(*place, "month")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = by_month(
+        stmt, stamp, bounds, place, [func.count(), amount], ranges=indexed and postgres
     )
     figures = Figures({}, {})
     for region, sector, bucket, count, total in session.execute(query):
@@ -174,10 +169,16 @@ def build_report(
         Challenge.published_at,
         period,
         Challenge.budget,
+        indexed=True,
     )
     # By the county and sector each bid carries: the period's bids alone, no join.
     bids = _grouped(
-        session, select().select_from(Bid), Bid.created_at, period, place=(Bid.region, Bid.sector)
+        session,
+        select().select_from(Bid),
+        Bid.created_at,
+        period,
+        place=(Bid.region, Bid.sector),
+        indexed=True,
     )
     # Projects by the county and sector they carry (copied at the award): no join either.
     projects = (Project.region, Project.sector)

@@ -1,4 +1,5 @@
-"""The bureau's yearly targets (目标任务): read and replaced a year at a time.
+"""The bureau's yearly targets (目标任务), and the month-by-month grouping the summary and the
+period reports share.
 
 A target row is (year, sector, region): region "" is the whole city, a county code is that
 county. A county's targets are per sector, like the city's: the plan sets its figures per
@@ -6,8 +7,10 @@ sector, and a county total is the sum of its sectors' rows.
 """
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, Select, case, delete, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.models import Sector, Target, User
@@ -15,6 +18,42 @@ from app.schemas.stats import TargetFigures, Targets
 from app.services import audit
 
 CITY = ""  # the region of the city's own targets
+
+
+def by_month(
+    source: Select[Any],
+    at: Any,
+    bounds: Sequence[datetime],
+    groups: Sequence[Any],
+    aggregates: Sequence[Any],
+    *,
+    ranges: bool,
+) -> Any:
+    """`source` (a select of no columns) grouped by `groups` and the month of `at`.
+
+    The rows are (*groups, month, *aggregates), month 1 being [bounds[0], bounds[1]). With
+    `ranges`, each month is its own range of `at` and the months are joined by UNION ALL: for
+    an instant that leads a PostgreSQL covering index (the challenges' `published_at`, the
+    bids' `created_at`), a range of the index apiece and no CASE over the boundaries for each
+    row (the year's bids: 30 against 52 ms). Else one pass, the month a CASE over `bounds`.
+    """
+    last = len(bounds) - 1
+    if ranges:
+        return union_all(
+            *(
+                source.add_columns(*groups, literal(month, Integer), *aggregates)
+                .where(at >= bounds[month - 1], at < bounds[month])
+                .group_by(*groups)
+                for month in range(1, last + 1)
+            )
+        )
+    whens = [(at < bounds[month], literal(month)) for month in range(1, last)]
+    month_of = case(*whens, else_=literal(last))
+    return (
+        source.add_columns(*groups, month_of, *aggregates)
+        .where(at >= bounds[0], at < bounds[last])
+        .group_by(*groups, month_of)
+    )
 
 
 def target_rows(session: Session, year: int) -> Sequence[Target]:

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     and_,
     case,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -67,7 +65,7 @@ from app.schemas.stats import (
     SummaryScope,
     TargetProgress,
 )
-from app.services.stats import CITY, target_rows
+from app.services.stats import CITY, by_month, target_rows
 
 RESEARCH_ROLES = frozenset({Role.university, Role.institute})
 S = ProjectStatus
@@ -156,11 +154,11 @@ def scope_for(user: User, *, year: int, sector: Sector | None, region: str | Non
     raise Forbidden("专家没有本单位的统计数据", code="role_not_allowed")
 
 
-# A grid is the grouped result of one query: (sector, region, month, *by) → (count, amount),
+# A grid is the grouped result of one query: (sector, region, *by, month) → (count, amount),
 # `by` being the values of the extra columns it is grouped by (a status, a failure's kind).
 Key = tuple[Any, ...]
 Grid = dict[Key, tuple[int, Decimal]]
-SECTOR, REGION, MONTH, BY = 0, 1, 2, 3
+SECTOR, REGION, BY, MONTH = 0, 1, 2, -1
 
 
 def _grid(
@@ -176,37 +174,17 @@ def _grid(
     """Group the rows of `source` (a Scope select of no columns) by sector, county, month.
 
     `indexed`: `at` leads an index (PostgreSQL's covering indexes of the year's challenges
-    and bids), so each month is read as its own range of it; else the table is read once.
+    and bids), so each month is read as its own range of it (`stats.by_month`).
     `amount` None: no sum (the cells' amounts are 0), which spares a numeric sum per row.
     `place`: the sector and county columns grouped by (a bid's own copies, for bids).
     """
-    bounds = scope.months
     total = literal(0) if amount is None else func.sum(amount)
-    stmt: Any
-    if indexed:
-        # One range per month, each grouped without the month: a range of the index apiece,
-        # and no CASE over the twelve boundaries for every row (~30% of the year's bids).
-        stmt = union_all(
-            *(
-                source.add_columns(*place, literal(month, Integer), *by, func.count(), total)
-                .where(at >= bounds[month - 1], at < bounds[month])
-                .group_by(*place, *by)
-                for month in range(1, 13)
-            )
-        )
-    else:  # one pass over the table: the month by a CASE over the boundaries
-        whens = [(at < bounds[month], literal(month)) for month in range(1, 12)]
-        groups = [*place, case(*whens, else_=literal(12)), *by]
-        stmt = (
-            source.add_columns(*groups, func.count(), total)
-            .where(scope.in_year(at))
-            .group_by(*groups)
-        )
+    stmt = by_month(source, at, scope.months, [*place, *by], [func.count(), total], ranges=indexed)
     grid: Grid = {}
     for row in session.execute(stmt):
         *key, n, total = row
         key[SECTOR] = Sector(key[SECTOR])
-        key[BY:] = [None if value is None else str(value) for value in key[BY:]]
+        key[BY:MONTH] = [None if value is None else str(value) for value in key[BY:MONTH]]
         grid[tuple(key)] = (int(n), Decimal(total or 0))
     return grid
 

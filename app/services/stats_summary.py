@@ -380,7 +380,7 @@ def _bids_per_challenge(session: Session, scope: Scope) -> BidsPerChallenge:
         )
     # OFFSET 0 keeps PostgreSQL from merging this subquery into the outer one, which would
     # copy a correlated count into each of the three places that read `n` and run it three
-    # times per challenge (docs/performance.md, "The statistics routes").
+    # times per challenge (docs/performance.md, "How the statistics stay fast").
     per_challenge = (
         scope.challenges(received.label("n"))
         .where(scope.in_year(Challenge.published_at))

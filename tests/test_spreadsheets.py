@@ -1,12 +1,15 @@
 """CSV with a BOM and real XLSX workbooks, written and read back."""
 
+import gc
 import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
+from xlsxwriter import Workbook
 
+from app import spreadsheets
 from app.spreadsheets import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -161,3 +164,34 @@ def test_xlsx_sheet_names_and_rows_longer_than_the_headers() -> None:
     book = load_workbook(io.BytesIO(xlsx_bytes(tables)))
     assert book.sheetnames == ['A&B "<x>"', "表2"]
     assert [c.value for c in book.worksheets[0][2]] == [1, "x", 3]
+
+
+def test_the_collector_is_paused_while_a_workbook_is_written_and_resumed_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+
+    class Spy(Workbook):
+        def close(self) -> None:
+            seen.append(gc.isenabled())
+            super().close()
+
+    monkeypatch.setattr(spreadsheets, "Workbook", Spy)
+    assert gc.isenabled()
+    xlsx_bytes([TABLE])
+    assert seen == [False]
+    assert gc.isenabled()
+
+    monkeypatch.setattr(Spy, "close", lambda self: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        xlsx_bytes([TABLE])
+    assert gc.isenabled()  # resumed on the error path too
+
+
+def test_a_collector_paused_by_someone_else_stays_paused() -> None:
+    gc.disable()
+    try:
+        xlsx_bytes([TABLE])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

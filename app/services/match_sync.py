@@ -30,7 +30,7 @@ a term change takes it exclusively, so the generation cannot change in between.
 Rebuild (`rebuild`, a job of short transactions): a batch of objects is read, segmented
 outside any transaction, then written in a short transaction of its own, only where a row
 still has the fingerprint read with the batch (a concurrent edit has written newer tokens)
-and only where the tokens changed. Processes follow it through the sequence.
+and only where the tokens changed. Processes follow it like any change.
 """
 
 import gc
@@ -516,9 +516,12 @@ def take_number(connection: Connection, *, terms_changed: bool = False) -> tuple
     number = connection.execute(select(xid, lock(TERMS_LOCK))).scalar_one()
     # A statement of its own: its snapshot is taken after the lock was granted.
     if terms_changed:
-        bump = update(MatchState).where(MatchState.id == 1)
-        stmt: Any = bump.values(generation=MatchState.generation + 1)
-        generation = connection.execute(stmt.returning(MatchState.generation)).scalar_one()
+        generation = connection.execute(
+            update(MatchState)
+            .where(MatchState.id == 1)
+            .values(generation=MatchState.generation + 1)
+            .returning(MatchState.generation)
+        ).scalar_one()
     else:
         generation = connection.execute(select(MatchState.generation)).scalar_one()
     return int(number), int(generation)
@@ -814,7 +817,7 @@ def rebuild(
 
     Each batch: read (a short read), segment on two worker processes (`analyze_many`, outside
     any transaction), write in a short transaction. Memory is bounded by the batch; writers
-    wait at most for one batch's write; processes follow through the change sequence.
+    wait at most for one batch's write; processes follow it like any change.
     """
     count = 0
     for model, declared in MATCHED.items():

@@ -1,7 +1,7 @@
 """What the matcher keeps in the database: stored tokens, bureau terms, change numbers.
 
 The rules that fill these tables (which fields are matched, when rows are written and
-numbered, how processes follow them) live in one place: app/services/match_sync.py.
+numbered, how processes follow them) live in one place: app/services/match_sync/.
 """
 
 from dataclasses import asdict, dataclass

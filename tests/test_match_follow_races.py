@@ -39,6 +39,7 @@ def two_workers(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
         "DATABASE_URL": database,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMITS": "off",
+        "PREVIEW_CONCURRENCY": "0",  # the match requests come in bursts: none may wait its turn
         "MATCH_WARMUP": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }

@@ -12,8 +12,8 @@ from app import demo
 from app.config import DEMO_REFUSED, Environment, exit_for, get_settings
 from app.db import get_session_factory
 from app.security import password_weakness
-from app.services import match_sync
 from app.services.accounts import ensure_bureau_user
+from app.services.match_sync import rebuilding
 
 logger = logging.getLogger("app.bootstrap")
 
@@ -70,11 +70,11 @@ def main(argv: list[str] | None = None) -> None:
             logger.info("database is not empty: demo data not loaded")
     # After that transaction: the rebuild commits batch by batch, in transactions of its own.
     if args.rebuild_index:
-        count = match_sync.rebuild(
+        count = rebuilding.rebuild(
             get_session_factory(), progress=lambda n: logger.info("segmented %d documents", n)
         )
         logger.info("match index rebuilt: %d documents", count)
-    elif rebuilt := match_sync.ensure_documents(get_session_factory()):
+    elif rebuilt := rebuilding.ensure_documents(get_session_factory()):
         logger.info("match documents rebuilt for %d objects", rebuilt)
 
 

@@ -13,6 +13,7 @@ from app.db import get_engine, get_session_factory
 from app.matching import MatchIndex
 from app.models import Capability, MatchDocument, MatchState, OrganizationKind, Role, User
 from app.services import match_sync, matching
+from app.services.match_sync import rebuilding
 from tests.factories import make_capability, make_user
 
 TERM = "量子点墨水"
@@ -162,15 +163,15 @@ def test_a_rebuild_never_overwrites_an_edit_made_while_it_segments(
         edited_id, kept_id = edited.id, kept.id
     with get_session_factory().begin() as session:  # as if stored before fingerprints
         session.execute(update(MatchDocument).values(fingerprint=None))
-    real = match_sync.analyze_many
+    real = rebuilding.analyze_many
 
     def edit_while_segmenting(items: list[Mapping[str, str]], *args: Any) -> Any:
         with get_session_factory().begin() as session:  # commits while the batch segments
             session.get_one(Capability, edited_id).title = f"{TERM}团队"
         return real(items, *args)
 
-    monkeypatch.setattr(match_sync, "analyze_many", edit_while_segmenting)
-    count = match_sync.rebuild(get_session_factory())
+    monkeypatch.setattr(rebuilding, "analyze_many", edit_while_segmenting)
+    count = rebuilding.rebuild(get_session_factory())
     assert count == 2
     documents = _documents()
     edited_tokens, kept_tokens = documents[edited_id][0], documents[kept_id][0]
@@ -188,7 +189,7 @@ def test_a_rebuild_writes_only_the_tokens_that_changed(live_database: str) -> No
     before = _documents()
     with get_session_factory().begin() as session:
         state = session.scalar(select(MatchState.seq))
-    assert match_sync.rebuild(get_session_factory()) == 3
+    assert rebuilding.rebuild(get_session_factory()) == 3
     assert _documents() == before  # nothing renumbered: no process re-reads anything
     with get_session_factory()() as session:
         assert session.scalar(select(MatchState.seq)) == state
@@ -200,6 +201,6 @@ def test_documents_missing_after_an_upgrade_are_written_at_start(live_database: 
         ids = [make_capability(session, owner=uni, title=f"团队{i}").id for i in range(3)]
     with get_session_factory().begin() as session:
         session.execute(delete(MatchDocument).where(MatchDocument.object_id == ids[1]))
-    assert match_sync.ensure_documents(get_session_factory()) == 1
+    assert rebuilding.ensure_documents(get_session_factory()) == 1
     assert set(_documents()) == set(ids)
-    assert match_sync.ensure_documents(get_session_factory()) == 0
+    assert rebuilding.ensure_documents(get_session_factory()) == 0

@@ -15,7 +15,7 @@ def test_every_text_column_of_a_matchable_model_is_matched_or_left_out() -> None
         undeclared = text_columns - set(declared.matched) - declared.left_out
         assert not undeclared, (
             f"{model.__name__}: add {sorted(undeclared)} to MATCHED in "
-            "app/services/match_sync.py, as matched or left out"
+            "app/services/match_sync/__init__.py, as matched or left out"
         )
         assert not set(declared.matched) & declared.left_out, model
         assert set(declared.matched) | declared.left_out <= text_columns, model

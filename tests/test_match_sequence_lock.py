@@ -1,8 +1,6 @@
-"""Segmenting a document does not hold the shared `match_state` row (PostgreSQL).
-
-Every write to a challenge, capability or result takes the next change number, which locks
-that one row until commit; segmenting while holding it would queue all such writes behind
-one another.
+"""A write to a challenge, capability or result never locks the shared `match_state` row
+(PostgreSQL): it is numbered with its own transaction id. A term change updates that row
+(the generation) only at commit, not while it segments.
 """
 
 import threading
@@ -107,7 +105,9 @@ def test_match_state_is_free_while_a_write_segments(
     with Session(get_engine()) as session:
         stored = session.scalars(select(MatchDocument.seq)).all()
         state = session.scalar(select(MatchState.seq))
-    assert stored == [seq + 1] == [state]  # numbered at commit, after the lock was free
+    assert len(stored) == 1
+    assert stored[0] > 0  # numbered at commit: the writer's transaction id
+    assert state == seq  # the SQLite counter, untouched
 
 
 def test_match_state_is_free_while_a_new_term_resegments(

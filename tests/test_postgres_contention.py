@@ -25,7 +25,7 @@ from app.main import create_app
 from app.models import AuditEvent, Capability, OrganizationKind, User
 from app.retry import ATTEMPTS
 from app.schemas.offering import CapabilityCreate
-from app.services import offerings
+from app.services import match_sync, offerings
 from tests.databases import postgres_url
 from tests.factories import PROMISES, headers, make_challenge, make_user
 from tests.servers import serve
@@ -123,7 +123,7 @@ def fire(url: str, calls: list[Call]) -> tuple[list[httpx.Response], float]:
 
 @contextmanager
 def held_lock(url: str, statement: str, params: dict[str, int]) -> Iterator[None]:
-    """A transaction on its own connection that holds `statement`'s row lock while open."""
+    """A transaction on its own connection that holds `statement`'s lock while open."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection, connection.begin():
@@ -163,10 +163,11 @@ def test_writes_behind_a_held_lock_answer_503_quickly_and_reads_go_on(
         lambda c: c.get(f"{API}/results"),
         lambda c: c.get(f"{API}/challenges"),
     ]
-    # Bids lock their challenge; every capability write takes the match index's sequence row.
+    # Bids lock their challenge; every capability write takes the match terms' lock, shared,
+    # at commit (held here exclusively, as a term change's commit does).
     rounds = [
         ("SELECT id FROM challenge WHERE id = :id FOR UPDATE", {"id": challenge_id}, bid),
-        ("SELECT id FROM match_state WHERE id = :id FOR UPDATE", {"id": 1}, post_capability),
+        ("SELECT pg_advisory_xact_lock(:id)", {"id": match_sync.TERMS_LOCK}, post_capability),
     ]
     for statement, params, write in rounds:
         with held_lock(pg_database, statement, params):

@@ -1,7 +1,7 @@
-"""What the matcher keeps in the database: stored tokens, bureau terms, a change sequence.
+"""What the matcher keeps in the database: stored tokens, bureau terms, change numbers.
 
 The rules that fill these tables (which fields are matched, when rows are written and
-numbered, how processes follow them) live in one place: app/services/match_sync.py.
+numbered, how processes follow them) live in one place: app/services/match_sync/.
 """
 
 from dataclasses import asdict, dataclass
@@ -75,8 +75,9 @@ class DocumentMetaJSON(TypeDecorator[DocumentMeta]):
 class MatchDocument(Base):
     """One matchable object's tokens, so a restart or a second process never segments again.
 
-    `seq` comes from MatchState: every write takes the next number, and a process catches up
-    by reading the rows whose `seq` is above the last one it applied. A deleted object keeps
+    `seq` is the change number of the transaction that last wrote the row: on PostgreSQL its
+    transaction id, on SQLite the next value of `MatchState.seq`. A process catches up by
+    reading the rows whose number had not committed when it last read. A deleted object keeps
     its row with `tokens = None` (a tombstone), so other processes see the removal.
     `fingerprint` identifies the text the tokens were segmented from: a rebuild writes its
     tokens only where the row still has the fingerprint of the text it segmented.
@@ -109,8 +110,9 @@ class MatchTerm(Base):
 
 
 class MatchState(Base):
-    """A single row: the change sequence. Taking a number locks the row until commit, so the
-    numbers become visible in order and no process can skip a change."""
+    """A single row: the term-list generation and, on SQLite only, the change counter (taking a
+    number locks the row until commit, so numbers commit in order; PostgreSQL numbers changes
+    with transaction ids instead and leaves `seq` alone)."""
 
     __tablename__ = "match_state"
 

@@ -28,6 +28,7 @@ from app.models import (
 from app.services import audit, match_sync
 from app.services.accounts import get_organization
 from app.services.challenges import get_challenge
+from app.services.match_sync import rebuilding
 from app.services.offerings import get_offering
 
 # Segmenting and ranking cost grows with the text: before its organisation is verified, a
@@ -267,14 +268,14 @@ def delete_term(session: Session, *, staff: User, term_id: int) -> None:
 
 
 def rebuild(session: Session, *, staff: User) -> int:
-    """Segment every document again, in short transactions of its own (`match_sync.rebuild`);
-    every process follows through the change sequence. Audited once done.
+    """Segment every document again, in short transactions of its own (`rebuilding.rebuild`);
+    every process follows it like any write. Audited once done.
 
     Commits, unlike other services: one transaction the length of a rebuild would hold its
     locks for minutes. `session` only reads (on SQLite it must hold no write lock).
     """
-    sessions = match_sync.sessions_beside(session)
-    count = match_sync.rebuild(sessions)
+    sessions = rebuilding.sessions_beside(session)
+    count = rebuilding.rebuild(sessions)
     with sessions() as writer, writer.begin():
         audit.record(
             writer,

@@ -9,25 +9,25 @@ such an object writes its row in the same transaction (`write_documents`, an `af
 hook), segmenting only when a matched column changed; a deletion leaves a tombstone
 (`tokens` None).
 
-Change sequence. Those rows get the placeholder number `PENDING`; just before commit
-(`number_pending`, a `before_commit` hook) the transaction takes the next number of
-`match_state.seq` for all of them. Taking it locks that single row until commit, so numbers
-become visible in order; nothing slow happens while it is held (text is segmented earlier).
-Before a search, a process applies every row numbered above the last one it saw
-(`Runtime.catch_up`); a new process first loads every document, a batch per query.
+Change numbers. Those rows get the placeholder number `PENDING`; just before commit
+(`number_pending`, a `before_commit` hook) they get the transaction's change number. On
+PostgreSQL that is the transaction's own id, taken without locking any shared row, so numbers
+commit out of order; on SQLite, which commits one writer at a time, the next value of the
+counter `match_state.seq`. A process remembers a `Horizon`: which numbers had committed when
+it last read. Before a search it applies every row whose number the horizon had not seen
+committed (`Runtime.catch_up`), reading the new horizon first; a new process first loads every
+document, a batch per query, the same way.
 
 Generation. `match_state.generation` is the version of the bureau's term list and nothing
 else. Adding or deleting a term re-segments the documents whose text contains it and bumps
-the generation in the same transaction; processes get those documents through the sequence
-and rebuild only their tokenizer. A transaction whose tokens came from an older term list
-than the one current when it commits segments them again before taking the number; if the
-list changes in the few moments after that, it is refused (`TermsChanged`, and the request
-runs again).
+the generation in the same transaction; processes get those documents like any change and
+rebuild only their tokenizer. A transaction whose tokens came from an older term list than
+the one current when it commits segments them again before taking its number; if the list
+changes in the few moments after that, it is refused (`TermsChanged`, and the request runs
+again). On PostgreSQL every commit holds `TERMS_LOCK` shared from its number to its end, and
+a term change takes it exclusively, so the generation cannot change in between.
 
-Rebuild (`rebuild`, a job of short transactions): a batch of objects is read, segmented
-outside any transaction, then written in a short transaction of its own, only where a row
-still has the fingerprint read with the batch (a concurrent edit has written newer tokens)
-and only where the tokens changed. Processes follow it through the sequence.
+Rebuild (`rebuilding.rebuild`, a job of short transactions) lives in `rebuilding.py`.
 """
 
 import gc
@@ -35,37 +35,33 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Row,
     String,
-    and_,
-    bindparam,
     cast,
     exists,
     func,
     inspect,
+    literal,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import InstanceState, Session, SessionTransaction, UOWTransaction, sessionmaker
+from sqlalchemy.orm import InstanceState, Session, SessionTransaction, UOWTransaction
 
 from app.config import get_settings
-from app.db import READS_ONLY
 from app.errors import TermsChanged
-from app.matching import DocTokens, Match, MatchIndex, Tokenizer, analyze, analyze_many
+from app.matching import DocTokens, Match, MatchIndex, Tokenizer, analyze
 from app.models import (
     Capability,
     Challenge,
@@ -89,7 +85,6 @@ LOAD_BATCH = 2_000  # rows per query when a process loads its index or catches u
 # index took ~3 ms on the 2-core machine (docs/performance.md), a bulk load far less each.
 RELOAD_AFTER = 2_000
 REBUILD_BATCH = 5_000  # objects segmented and written per short transaction of a rebuild
-REBUILD_ATTEMPTS = 5  # per batch, when it loses a lock race or the terms change under it
 RESEGMENT_AT_COMMIT = 100  # documents a commit segments again itself if the terms changed
 _PENDING_KEY = "match_documents_pending"
 _SEGMENTED_AT_KEY = "match_segmented_at"  # the term-list generations this transaction used
@@ -214,14 +209,67 @@ def _engine_meta(meta: DocumentMeta) -> Mapping[str, object]:
     return {_META: meta}
 
 
+@dataclass(frozen=True)
+class Horizon:
+    """Which change numbers had committed at one moment: all below `upto` except those in
+    `running`; any other number may still commit. A row whose number it had not seen committed
+    may be newer than what a process holds.
+
+    On PostgreSQL a number is the writing transaction's id, given when it starts writing, not
+    when it commits; the horizon is a snapshot of the transactions (its xmax and in-progress
+    list). On SQLite it is `match_state.seq` + 1, with nothing running.
+    """
+
+    upto: int
+    running: tuple[int, ...] = ()
+
+    def not_seen(self) -> ColumnElement[bool]:
+        """SQL: the rows whose number had not committed at this horizon."""
+        later = MatchDocument.seq >= self.upto
+        return or_(later, MatchDocument.seq.in_(self.running)) if self.running else later
+
+
+@dataclass(frozen=True)
+class _State:
+    horizon: Horizon
+    generation: int
+    changes: int  # rows not seen by the horizon asked about, counted up to RELOAD_AFTER + 1
+
+
+def _read_state(connection: Connection, since: Horizon | None = None) -> _State:
+    """The horizon now and the term-list generation, in one statement, with how many rows the
+    horizon `since` had not seen (at most RELOAD_AFTER + 1 are counted)."""
+    changes: ColumnElement[int] = literal(0)
+    if since is not None:
+        not_seen = select(MatchDocument.id).where(since.not_seen()).limit(RELOAD_AFTER + 1)
+        changes = select(func.count()).select_from(not_seen.subquery()).scalar_subquery()
+    if connection.dialect.name == "postgresql":
+        snapshot = cast(func.pg_current_snapshot(), String)
+        # A snapshot leaves out its own transaction, which may commit rows after this read.
+        own = cast(cast(func.pg_current_xact_id_if_assigned(), String), BigInteger)
+        taken, own_id, generation, count = connection.execute(
+            select(snapshot, own, MatchState.generation, changes)
+        ).one()
+        _, xmax, running = str(taken).split(":")  # "xmin:xmax:in-progress,..."
+        ids = [int(x) for x in running.split(",") if x] + ([own_id] if own_id else [])
+        horizon = Horizon(int(xmax), tuple(sorted(ids)))
+    else:
+        seq, generation, count = connection.execute(
+            select(MatchState.seq, MatchState.generation, changes)
+        ).one()
+        horizon = Horizon(int(seq) + 1)
+    return _State(horizon, int(generation), int(count))
+
+
 class Runtime:
     """One process's tokenizer and indexes for one database, and how far it has caught up."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()  # over the indexes and `seq`; not held while loading
+        self.lock = threading.RLock()  # over the indexes and `horizon`; not held while loading
         self._loading = threading.Lock()
         self._terms = threading.Lock()
-        self.seq = 0
+        # The index holds every change this horizon had seen committed (or a newer version).
+        self.horizon = Horizon(0)
         # The term-list generation the index has caught up with; -1 until it is loaded.
         self.generation = -1
         self.tokenizer_generation = -1
@@ -239,39 +287,46 @@ class Runtime:
             return generation, self.tokenizer
 
     def catch_up(self, connection: Connection) -> None:
-        """Apply every committed change this process has not seen yet (loading it first)."""
-        if self.generation < 0:
-            self._load(connection, unless_at=0)
-        state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
-        if state.generation != self.tokenizer_generation:
-            self.current_tokenizer(connection)
-        if state.seq > self.seq and _more_changes_than(connection, RELOAD_AFTER, self.seq):
-            # E.g. after a rebuild that changed most tokens: loading anew is cheaper than
-            # that many single updates of the index.
-            self._load(connection, unless_at=state.seq)
-        with self.lock:
-            if state.seq <= self.seq:
-                return
-            for row in _changes(connection, after=self.seq, upto=state.seq):
-                index = self.indexes[row.kind]
-                if row.tokens is None:
-                    index.remove(str(row.object_id))
-                else:
-                    index.upsert(str(row.object_id), row.tokens, _engine_meta(row.meta))
-            self.seq, self.generation = state.seq, state.generation
+        """Apply every committed change this process has not seen yet (loading it first).
 
-    def _load(self, connection: Connection, *, unless_at: int) -> None:
+        The new horizon is read before the rows, so whatever they hold is at least as new as
+        it; a row read again later (its number had not committed then) is simply applied again.
+        """
+        if self.generation < 0:
+            self._load(connection, unless_moved_from=None)
+        for may_reload in (True, False):
+            seen = self.horizon
+            state = _read_state(connection, since=seen)
+            if state.generation != self.tokenizer_generation:
+                self.current_tokenizer(connection)
+            if state.changes > RELOAD_AFTER and may_reload:
+                # E.g. after a rebuild that changed most tokens: loading anew is cheaper than
+                # that many single updates of the index.
+                self._load(connection, unless_moved_from=seen)
+                continue
+            with self.lock:
+                if state.changes or self.horizon != seen:  # (another thread moved it)
+                    for row in _changes(connection, since=self.horizon):
+                        index = self.indexes[row.kind]
+                        if row.tokens is None:
+                            index.remove(str(row.object_id))
+                        else:
+                            index.upsert(str(row.object_id), row.tokens, _engine_meta(row.meta))
+                self.horizon, self.generation = state.horizon, state.generation
+                return
+
+    def _load(self, connection: Connection, *, unless_moved_from: Horizon | None) -> None:
         """Every stored document, read a batch per query, into new indexes; then swapped in
         (searches meanwhile wait for this, not for the lock). Not if another thread has
-        loaded, or caught up to `unless_at`, while this one waited.
+        loaded, or moved on from the horizon `unless_moved_from`, while this one waited.
 
-        The number read first is a floor: every change at or below it is in the rows read,
-        and those above it are applied again by the catch-up that follows.
+        The horizon is read first: every change it had seen committed is in the rows read,
+        and the catch-up that follows applies the others again.
         """
         with self._loading:
-            if self.generation >= 0 and self.seq >= unless_at:
+            if self.generation >= 0 and self.horizon != unless_moved_from:
                 return
-            state = connection.execute(select(MatchState.seq, MatchState.generation)).one()
+            state = _read_state(connection)
             self.current_tokenizer(connection)
             indexes = _new_indexes()
             loaded = 0
@@ -282,7 +337,8 @@ class Runtime:
                 )
                 loaded += len(index)
             with self.lock:
-                self.indexes, self.seq, self.generation = indexes, state.seq, state.generation
+                self.indexes, self.horizon = indexes, state.horizon
+                self.generation = state.generation
             gc.freeze()  # the loaded index is long-lived: keep the collector from rescanning it
             logger.info("match index loaded: %d documents, generation %d", loaded, state.generation)
 
@@ -292,12 +348,12 @@ def _new_indexes() -> dict[str, MatchIndex]:
 
 
 _DOCUMENTS = select(
+    MatchDocument.id,
     MatchDocument.kind,
     MatchDocument.object_id,
     MatchDocument.tokens,
     MatchDocument.meta,
-    MatchDocument.seq,
-).order_by(MatchDocument.seq)
+)
 
 
 def tokenizer_for(terms: Iterable[tuple[str, str | None]]) -> Tokenizer:
@@ -360,31 +416,22 @@ def caught_up(session: Session) -> Runtime:
     return rt
 
 
-def _more_changes_than(connection: Connection, limit: int, after: int) -> bool:
-    """Whether more than `limit` rows are numbered above `after` (counting at most that)."""
-    numbered = select(MatchDocument.id).where(MatchDocument.seq > after).limit(limit + 1)
-    count = connection.execute(select(func.count()).select_from(numbered.subquery())).scalar()
-    return (count or 0) > limit
-
-
-def _changes(connection: Connection, *, after: int, upto: int) -> Iterator[Row[Any]]:
-    """The rows numbered in (after, upto], in order, a batch per query."""
-    beyond: ColumnElement[bool] = MatchDocument.seq > after
+def _changes(
+    connection: Connection, *, since: Horizon
+) -> Iterator[Row[int, DocumentKind, int, DocTokens | None, DocumentMeta]]:
+    """The rows whose number the horizon had not seen committed, a batch per query, by id: a
+    key no write changes, so each row is read once, as it is when its batch is read."""
+    after = 0
     while True:
         rows = connection.execute(
-            _DOCUMENTS.add_columns(MatchDocument.id)
-            .where(beyond, MatchDocument.seq <= upto)
+            _DOCUMENTS.where(since.not_seen(), MatchDocument.id > after)
             .order_by(MatchDocument.id)
             .limit(LOAD_BATCH)
         ).all()
         yield from rows
         if len(rows) < LOAD_BATCH:
             return
-        last = rows[-1]
-        beyond = and_(
-            MatchDocument.seq >= last.seq,
-            tuple_(MatchDocument.seq, MatchDocument.id) > tuple_(last.seq, last.id),
-        )
+        after = rows[-1].id
 
 
 def _documents(
@@ -431,19 +478,44 @@ def organization_tokens(session: Session, organization_id: int) -> list[DocToken
 # Writes: every flush, and the commit.
 
 
-def next_seq(connection: Connection, *, terms_changed: bool = False) -> tuple[int, int]:
-    """Take the next change number (and bump the term-list generation if the terms changed):
-    the number and the generation. The row stays locked until this transaction ends."""
-    values: dict[str, Any] = {"seq": MatchState.seq + 1}
+# Held shared by every commit on PostgreSQL from its number to its end, exclusively by a term
+# change: the generation a commit checked its tokens against stays current until it commits.
+TERMS_LOCK = 0x6D61746368  # a pg_advisory_xact_lock key ("match")
+
+
+def take_number(connection: Connection, *, terms_changed: bool = False) -> tuple[int, int]:
+    """This transaction's change number, and the term-list generation it commits with (bumped
+    if the terms changed).
+
+    SQLite: the next value of the counter, whose row stays locked until commit (one writer at
+    a time anyway). PostgreSQL: the transaction's id; no shared row is locked, only
+    `TERMS_LOCK`, shared (a term change waits for it, and updates the generation).
+    """
+    if connection.dialect.name != "postgresql":
+        values: dict[str, Any] = {"seq": MatchState.seq + 1}
+        if terms_changed:
+            values["generation"] = MatchState.generation + 1
+        row = connection.execute(
+            update(MatchState)
+            .where(MatchState.id == 1)
+            .values(**values)
+            .returning(MatchState.seq, MatchState.generation)
+        ).one()
+        return int(row.seq), int(row.generation)
+    lock = func.pg_advisory_xact_lock if terms_changed else func.pg_advisory_xact_lock_shared
+    xid = cast(cast(func.pg_current_xact_id(), String), BigInteger)
+    number = connection.execute(select(xid, lock(TERMS_LOCK))).scalar_one()
+    # A statement of its own: its snapshot is taken after the lock was granted.
     if terms_changed:
-        values["generation"] = MatchState.generation + 1
-    row = connection.execute(
-        update(MatchState)
-        .where(MatchState.id == 1)
-        .values(**values)
-        .returning(MatchState.seq, MatchState.generation)
-    ).one()
-    return int(row.seq), int(row.generation)
+        generation = connection.execute(
+            update(MatchState)
+            .where(MatchState.id == 1)
+            .values(generation=MatchState.generation + 1)
+            .returning(MatchState.generation)
+        ).scalar_one()
+    else:
+        generation = connection.execute(select(MatchState.generation)).scalar_one()
+    return int(number), int(generation)
 
 
 def _segmented(obj: Matchable, tokenizer: Tokenizer) -> dict[str, Any]:
@@ -512,7 +584,7 @@ def _new_row(obj: Matchable) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _TermChange:
-    since: int  # the sequence number read before the documents containing the words were
+    since: Horizon  # read before the documents containing the words were
     words: tuple[str, ...]
 
 
@@ -528,7 +600,7 @@ def _mark_pending(
 
 
 def number_pending(session: Session) -> None:
-    """Give this transaction's pending rows the next change number (the last step before commit).
+    """Give this transaction's pending rows its change number (the last step before commit).
 
     Raises TermsChanged if the term list changed since their tokens were segmented, or (for
     a term change) if an object containing its words was written meanwhile. Rows written
@@ -537,7 +609,7 @@ def number_pending(session: Session) -> None:
 
     The rows are found by their keys: `seq = PENDING` would read every dead index entry
     that earlier transactions left under that one value (on PostgreSQL, 120k of them after
-    a rebuild: 100-150 ms per commit, with `match_state` locked).
+    a rebuild: 100-150 ms per commit, which SQLite spends with its counter locked).
     """
     session.flush()  # commit flushes after this hook: flush first, so no row stays pending
     pending: dict[DocumentKind, set[int]] | None = session.info.pop(_PENDING_KEY, None)
@@ -548,7 +620,7 @@ def number_pending(session: Session) -> None:
     connection = session.connection()
     if terms is None:
         segmented_at = _segment_again_if_terms_changed(session, pending, segmented_at)
-    seq, generation = next_seq(connection, terms_changed=terms is not None)
+    seq, generation = take_number(connection, terms_changed=terms is not None)
     if segmented_at - {generation} or (terms is not None and _written_meanwhile(connection, terms)):
         raise TermsChanged("匹配词表刚被修改，请重试")
     for kind, object_ids in pending.items():
@@ -662,8 +734,8 @@ def resegment_containing(session: Session, words: Sequence[str]) -> int:
     transaction has it, every document whose text contains one of `words`; at commit they
     get a number and the generation is bumped. How many were segmented."""
     connection = session.connection()
-    since = connection.execute(select(MatchState.seq)).scalar_one()
-    generation = connection.execute(select(MatchState.generation)).scalar_one()
+    state = _read_state(connection)  # before the documents are read
+    since, generation = state.horizon, state.generation
     tokenizer = tokenizer_for(term_pairs(connection))
     objects = containing(session, words)
     for obj in objects:
@@ -688,217 +760,14 @@ def resegment_containing(session: Session, words: Sequence[str]) -> int:
 
 
 def _written_meanwhile(connection: Connection, change: _TermChange) -> bool:
-    """Whether a document containing the words was numbered after the term change read them
-    (segmented with the old terms by a transaction that committed before this one)."""
+    """Whether a document containing the words was written by a transaction that had not
+    committed when the term change read them (segmented with the old terms, committed before
+    this one). This transaction's own rows are still `PENDING` here."""
     for model, declared in MATCHED.items():
         numbered = select(MatchDocument.object_id).where(
-            MatchDocument.kind == declared.kind, MatchDocument.seq > change.since
+            MatchDocument.kind == declared.kind, change.since.not_seen()
         )
         stmt = select(exists().where(model.id.in_(numbered), _contains_any(model, change.words)))
         if connection.execute(stmt).scalar():
             return True
     return False
-
-
-# Rebuild: a job of short transactions, never one long one.
-
-
-def sessions_beside(session: Session) -> Callable[[], Session]:
-    """Sessions for transactions of their own on the database of `session` (which may only
-    read), for work that commits batch by batch."""
-    bind = session.get_bind()
-    if isinstance(bind, Connection):  # tests: a session joined to an outer transaction
-        return lambda: Session(
-            bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-    return sessionmaker(bind=bind.execution_options(**{READS_ONLY: False}), expire_on_commit=False)
-
-
-@dataclass
-class _Batch:
-    kind: DocumentKind
-    last_id: int
-    # object_id → (organization_id, fields, meta) of the objects to segment
-    objects: dict[int, tuple[int, dict[str, str], DocumentMeta]] = field(default_factory=dict)
-    # object_id → (fingerprint, tokens) of the stored documents, as read with the text
-    stored: dict[int, tuple[str | None, DocTokens | None]] = field(default_factory=dict)
-
-
-def rebuild(
-    sessions: Callable[[], Session],
-    *,
-    progress: Callable[[int], None] | None = None,
-    missing_only: bool = False,
-) -> int:
-    """Segment every matchable object again (or only those without a document) and store
-    the tokens that changed, a batch at a time; how many objects were segmented.
-
-    Each batch: read (a short read), segment on two worker processes (`analyze_many`, outside
-    any transaction), write in a short transaction. Memory is bounded by the batch; writers
-    wait at most for one batch's write; processes follow through the change sequence.
-    """
-    count = 0
-    for model, declared in MATCHED.items():
-        after = 0
-        while (
-            batch := _read_batch(sessions, model, declared.kind, after, missing_only)
-        ) is not None:
-            after = batch.last_id
-            if batch.objects:
-                _write_batch(sessions, batch)
-                count += len(batch.objects)
-                if progress is not None:
-                    progress(count)
-    return count
-
-
-def _read_batch(
-    sessions: Callable[[], Session],
-    model: type[Matchable],
-    kind: DocumentKind,
-    after: int,
-    missing_only: bool,
-) -> _Batch | None:
-    document = and_(MatchDocument.kind == kind, MatchDocument.object_id == model.id)
-    with sessions() as session, session.begin():
-        # One statement: the text and the stored fingerprint as of one moment (on
-        # PostgreSQL, two statements could see an edit committed between them).
-        rows = session.execute(
-            select(model, MatchDocument.id, MatchDocument.fingerprint, MatchDocument.tokens)
-            .outerjoin(MatchDocument, document)
-            .where(model.id > after)
-            .order_by(model.id)
-            .limit(REBUILD_BATCH)
-        ).all()
-        if not rows:
-            return None
-        batch = _Batch(kind, last_id=after)
-        for obj, document_id, stored_fingerprint, stored_tokens in rows:
-            assert isinstance(obj, model)
-            batch.last_id = obj.id
-            if document_id is not None:
-                batch.stored[obj.id] = (stored_fingerprint, stored_tokens)
-            if not (missing_only and document_id is not None):
-                batch.objects[obj.id] = (
-                    obj.organization_id,
-                    document_fields(obj),
-                    document_meta(obj),
-                )
-        return batch
-
-
-def _write_batch(sessions: Callable[[], Session], batch: _Batch) -> None:
-    """Segment the batch and write it, again (re-segmented if the terms changed) when its
-    transaction loses a lock race or the term list changed under it."""
-    ids = list(batch.objects)
-    texts = [batch.objects[i][1] for i in ids]
-    for attempt in range(1, REBUILD_ATTEMPTS + 1):
-        with sessions() as session:
-            generation, tokenizer = _tokenizer_now(session)
-        tokens = analyze_many(texts, tokenizer)  # no transaction open
-        try:
-            with sessions() as session, session.begin():
-                _store_batch(session, batch, dict(zip(ids, tokens, strict=True)), generation)
-            return
-        except (TermsChanged, OperationalError) as exc:
-            if attempt == REBUILD_ATTEMPTS or not _retryable(exc):
-                raise
-            logger.warning("rebuild batch of %s lost a race (%s): again", batch.kind, exc)
-            time.sleep(0.1 * attempt)
-
-
-def _tokenizer_now(session: Session) -> tuple[int, Tokenizer]:
-    with session.begin():
-        return runtime_for(session).current_tokenizer(session.connection())
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, TermsChanged):
-        return True
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    # Deadlock, serialisation failure, lock timeout (PostgreSQL); a busy SQLite file.
-    return sqlstate in {"40P01", "40001", "55P03"} or "database is locked" in str(exc)
-
-
-def _store_batch(
-    session: Session, batch: _Batch, tokens: dict[int, DocTokens], generation: int
-) -> None:
-    """Write the tokens that changed, where the row still has the fingerprint read with the
-    batch; insert the missing rows, unless a concurrent write inserted one first."""
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    written: list[tuple[DocumentKind, int]] = []
-    for object_id, (organization_id, fields, meta) in batch.objects.items():
-        new_fingerprint, new_tokens = fingerprint(fields), tokens[object_id]
-        if object_id not in batch.stored or batch.stored[object_id] != (
-            new_fingerprint,
-            new_tokens,
-        ):
-            written.append((batch.kind, object_id))
-        if object_id not in batch.stored:
-            inserts.append(
-                {
-                    "kind": batch.kind,
-                    "object_id": object_id,
-                    "organization_id": organization_id,
-                    "meta": meta,
-                    "tokens": new_tokens,
-                    "fingerprint": new_fingerprint,
-                    "seq": PENDING,
-                }
-            )
-        elif batch.stored[object_id] != (new_fingerprint, new_tokens):
-            updates.append(
-                {
-                    "b_id": object_id,
-                    "b_was": batch.stored[object_id][0],
-                    "b_tokens": new_tokens,
-                    "b_fingerprint": new_fingerprint,
-                }
-            )
-    if not updates and not inserts:
-        return
-    _mark_pending(session, generation, written)
-    connection = session.connection()
-    if updates:
-        connection.execute(
-            update(MatchDocument)
-            .where(
-                MatchDocument.kind == batch.kind,
-                MatchDocument.object_id == bindparam("b_id"),
-                MatchDocument.fingerprint.is_not_distinct_from(bindparam("b_was")),
-            )
-            .values(
-                tokens=bindparam("b_tokens"), fingerprint=bindparam("b_fingerprint"), seq=PENDING
-            ),
-            updates,
-        )
-    if inserts:
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        key = [MatchDocument.kind, MatchDocument.object_id]
-        connection.execute(
-            insert(MatchDocument).on_conflict_do_nothing(index_elements=key), inserts
-        )
-
-
-def ensure_documents(sessions: Callable[[], Session]) -> int:
-    """Segment the objects that have no match document (e.g. after an upgrade); how many."""
-    with sessions() as session:
-        missing = any(
-            session.scalar(
-                select(
-                    exists().where(
-                        model.id.not_in(
-                            select(MatchDocument.object_id).where(
-                                MatchDocument.kind == declared.kind
-                            )
-                        )
-                    )
-                )
-            )
-            for model, declared in MATCHED.items()
-        )
-    if not missing:
-        return 0
-    logger.info("some objects have no match document: segmenting them")
-    return rebuild(sessions, missing_only=True)

@@ -3,7 +3,7 @@
 A commit no longer takes the next value of `match_state.seq` (which locked that row until the
 commit); on PostgreSQL each row is numbered with the id of the transaction that wrote it, and
 processes follow the rows whose writers had not committed at the snapshot they last read
-(app/services/match_sync.py). Counter values already stored could lie above the transaction ids
+(app/services/match_sync/). Counter values already stored could lie above the transaction ids
 of this cluster (e.g. a database restored from a dump), where every process would read them
 again on every catch-up: they become 0, a number every snapshot has seen. SQLite keeps the
 counter; nothing changes there.

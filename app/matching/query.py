@@ -135,9 +135,11 @@ def explain(
     links = np.zeros((len(scoring), len(query.words)))  # scoring term x word: its share
     links[rows[rows >= 0], query.sources[1][rows >= 0]] = 1.0
     by_word = contributions @ (links / links.sum(axis=1, keepdims=True))
-    totals = contributions.sum(axis=1)
+    order = np.argsort(-by_word, axis=1, kind="stable")[:, :top]
+    values = np.take_along_axis(by_word, order, axis=1)
+    shares = values / contributions.sum(axis=1, keepdims=True)
     out = []
-    for row, best in enumerate(np.argsort(-by_word, axis=1, kind="stable")[:, :top].tolist()):
-        ranked = sorted((-by_word[row, i], query.words[i]) for i in best if by_word[row, i] > 0)
-        out.append([(word, round(float(-value / totals[row]), 4)) for value, word in ranked])
+    for row in zip(order.tolist(), values.tolist(), shares.tolist(), strict=True):
+        ranked = sorted((-v, query.words[w], s) for w, v, s in zip(*row, strict=True) if v > 0)
+        out.append([(word, round(share, 4)) for _, word, share in ranked])
     return out

@@ -120,8 +120,9 @@ class Vocabulary:
         return ids[inverse.ravel()]
 
     def encode(self, docs: Sequence[Mapping[str, list[str]]]) -> tuple[sp.csr_matrix, F64]:
-        """Each document's field-weighted term counts (a row each, duplicates summed) and its
-        length in each view (the sum of its counts there). Vectorised over the documents."""
+        """Each document's field-weighted term counts (a row each; a term may occur in it more
+        than once: ``Segment.from_rows`` sums them) and its length in each view (the sum of its
+        counts there). Vectorised over the documents."""
         flat: list[str] = []
         sizes: list[int] = []
         weights: list[float] = []
@@ -138,7 +139,10 @@ class Vocabulary:
         owner = np.repeat(np.array(owners, np.int64), sizes)
         weight = np.repeat(np.array(weights), sizes)
         run = np.repeat(np.arange(len(sizes)), sizes)  # the field occurrence each token is in
-        distinct, of = np.unique(words, return_inverse=True)
+        present = np.zeros(self.size, dtype=np.bool_)  # linear, where np.unique sorts
+        present[words] = True
+        distinct = np.flatnonzero(present)
+        of = (np.cumsum(present, dtype=np.int32) - 1)[words]
         inside = [self._inside[w] for w in distinct.tolist()]
         first = np.array([i[0] for i in inside], np.int64).reshape(-1)
         last = np.array([i[1] for i in inside], np.int64).reshape(-1)
@@ -154,11 +158,10 @@ class Vocabulary:
         tf = np.concatenate([weight, np.repeat(weight, counts), weight[joined]])
         cells = rows * 3 + self.views[terms]
         lengths = np.bincount(cells, tf, 3 * len(docs)).astype(np.float64)
-        matrix = sp.csr_matrix(
-            (tf.astype(np.float32), (rows.astype(np.int32), terms.astype(np.int32))),
-            shape=(len(docs), max(self.size, 1)),
-        )
-        matrix.sum_duplicates()
+        order = np.argsort(rows, kind="stable")  # three runs, each in document order
+        indptr = np.append(0, np.cumsum(np.bincount(rows, minlength=len(docs))))
+        data = (tf[order].astype(np.float32), terms[order].astype(np.int32), indptr)
+        matrix = sp.csr_matrix(data, shape=(len(docs), max(self.size, 1)))
         return matrix, lengths.reshape(-1, 3)
 
 

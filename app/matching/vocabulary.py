@@ -139,10 +139,12 @@ class Vocabulary:
         owner = np.repeat(np.array(owners, np.int64), sizes)
         weight = np.repeat(np.array(weights), sizes)
         run = np.repeat(np.arange(len(sizes)), sizes)  # the field occurrence each token is in
-        present = np.zeros(self.size, dtype=np.bool_)  # linear, where np.unique sorts
-        present[words] = True
-        distinct = np.flatnonzero(present)
-        of = (np.cumsum(present, dtype=np.int32) - 1)[words]
+        if len(words) * 16 < self.size:  # a few documents: sort their words
+            distinct, of = np.unique(words, return_inverse=True)
+        else:  # many: linear in the vocabulary, where np.unique sorts
+            present = np.zeros(self.size, dtype=np.bool_)
+            present[words] = True
+            distinct, of = np.flatnonzero(present), (np.cumsum(present) - 1)[words]
         inside = [self._inside[w] for w in distinct.tolist()]
         first = np.array([i[0] for i in inside], np.int64).reshape(-1)
         last = np.array([i[1] for i in inside], np.int64).reshape(-1)

@@ -31,13 +31,12 @@ class Segment:
 
     @classmethod
     def from_rows(cls, first: int, rows: sp.csr_matrix) -> Segment:
-        """From documents as rows of per-term counts (a term repeated in a row is summed)."""
+        """From documents as rows of per-term counts."""
         if rows.nnz * 4 < rows.shape[1]:  # few postings: sorting them beats a pass per term
             order = np.argsort(rows.indices, kind="stable")  # stable: slots stay ascending
             doc = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))[order]
             return cls._sorted(first, rows.shape[0], rows.indices[order], doc, rows.data[order])
-        columns = rows.tocsc()  # slots ascending per term, a document's repeats adjacent
-        columns.sum_duplicates()  # linear then: the indices are already sorted
+        columns = rows.tocsc()
         terms = np.flatnonzero(np.diff(columns.indptr))
         indptr = np.append(columns.indptr[terms], columns.nnz)
         matrix = sp.csr_matrix(
@@ -52,7 +51,6 @@ class Segment:
         indptr = np.append(starts, len(terms))
         shape = (len(starts), n_docs)
         matrix = sp.csr_matrix((weights, docs.astype(np.int32), indptr), shape=shape)
-        matrix.sum_duplicates()
         return cls(first, terms[starts].astype(np.int32), matrix)
 
     def rows_of(self, ids: I64) -> I64:

@@ -120,9 +120,8 @@ class Vocabulary:
         return ids[inverse.ravel()]
 
     def encode(self, docs: Sequence[Mapping[str, list[str]]]) -> tuple[sp.csr_matrix, F64]:
-        """Each document's field-weighted term counts (a row each; a term may occur in it more
-        than once: ``Segment.from_rows`` sums them) and its length in each view (the sum of its
-        counts there). Vectorised over the documents."""
+        """Each document's field-weighted term counts (a row each, duplicates summed) and its
+        length in each view (the sum of its counts there). Vectorised over the documents."""
         flat: list[str] = []
         sizes: list[int] = []
         weights: list[float] = []
@@ -160,10 +159,11 @@ class Vocabulary:
         tf = np.concatenate([weight, np.repeat(weight, counts), weight[joined]])
         cells = rows * 3 + self.views[terms]
         lengths = np.bincount(cells, tf, 3 * len(docs)).astype(np.float64)
-        order = np.argsort(rows, kind="stable")  # three runs, each in document order
-        indptr = np.append(0, np.cumsum(np.bincount(rows, minlength=len(docs))))
-        data = (tf[order].astype(np.float32), terms[order].astype(np.int32), indptr)
-        matrix = sp.csr_matrix(data, shape=(len(docs), max(self.size, 1)))
+        matrix = sp.csr_matrix(
+            (tf.astype(np.float32), (rows.astype(np.int32), terms.astype(np.int32))),
+            shape=(len(docs), max(self.size, 1)),
+        )
+        matrix.sum_duplicates()
         return matrix, lengths.reshape(-1, 3)
 
 

@@ -40,8 +40,6 @@ def test_encoded_documents_equal_the_reference(docs: list[DocTokens]) -> None:
     vocab = Vocabulary()
     rows, lengths = vocab.encode(docs[:2])  # two calls: the second reuses and adds terms
     more_rows, more_lengths = vocab.encode(docs[2:])
-    rows.sum_duplicates()  # as the segments do
-    more_rows.sum_duplicates()
     named = names(vocab)
     assert len(named) == vocab.size  # every id once, words, bigrams and characters
     for i, doc in enumerate(docs):

@@ -229,12 +229,13 @@ class MatchIndex:
             postings = segment.matrix[row[scoring][found]]  # the scoring terms' counts
             slots = postings.indices.astype(np.int64)  # numpy gathers by int32 three times slower
             slots += segment.first
-            tf = postings.data.astype(np.float64)
-            views = np.searchsorted(query.views[scoring[found]], np.arange(4))
-            bounds = postings.indptr[views].tolist()  # the rows are in view order
-            for view, (start, end) in enumerate(itertools.pairwise(bounds)):
-                tf[start:end] /= tf[start:end] + norms[view][slots[start:end]]
-            postings.data = tf
+            tf = postings.data
+            bounds = postings.indptr[np.searchsorted(query.views[scoring[found]], np.arange(4))]
+            postings.data = np.empty(len(tf))  # tf / (tf + norm), view by view: rows in view order
+            for view, (start, end) in enumerate(itertools.pairwise(bounds.tolist())):
+                norm = norms[view][slots[start:end]]
+                norm += tf[start:end]
+                np.divide(tf[start:end], norm, out=postings.data[start:end])
             scores[segment.first : segment.first + segment.n_docs] += postings.T @ weights[found]
             # A match shares a word or a bigram: characters alone help recall, prove nothing.
             evidence[slots[: postings.indptr[int((found < telling).sum())]]] = True

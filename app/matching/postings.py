@@ -1,7 +1,7 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
 Per term: the slots of its documents (ascending) and each one's field-weighted count of it
-(BM25's length normalisation is applied at query time, ``index._normalise``). Slots are
+(BM25's length normalisation is applied at query time, in ``MatchIndex.search``). Slots are
 numbered in write order, so neighbouring segments merge by interleaving their postings term
 by term.
 """

@@ -258,14 +258,14 @@ class MatchIndex:
 
 def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:
     """The slots of the ``limit`` best positive scores that pass ``where``, ties by key."""
-    candidates = np.flatnonzero(scores > 0)
+    positive = np.count_nonzero(scores)  # scores are never negative
     want = limit
     while True:
-        top = candidates
-        if len(candidates) > want:
-            values = scores[candidates]
-            kth = np.partition(values, len(values) - want)[len(values) - want]
-            top = candidates[values >= kth]  # every tie of the last one too
+        if positive > want:
+            kth = np.partition(scores, len(scores) - want)[len(scores) - want]
+            top = np.flatnonzero(scores >= kth)  # every tie of the last one too
+        else:
+            top = np.flatnonzero(scores)
         ranked = sorted(
             zip(
                 (-scores[top]).tolist(),
@@ -275,6 +275,6 @@ def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[
             )
         )
         picked = [slot for _, _, slot in ranked if where is None or where(snap.meta[slot])]
-        if len(picked) >= limit or len(top) == len(candidates):
+        if len(picked) >= limit or len(top) == positive:
             return picked[:limit]
         want *= 4

@@ -134,7 +134,7 @@ def explain(
     rows = position[query.sources[0]]
     links = np.zeros((len(scoring), len(query.words)))  # scoring term x word: its share
     links[rows[rows >= 0], query.sources[1][rows >= 0]] = 1.0
-    by_word = contributions @ (links / links.sum(axis=1, keepdims=True))
+    by_word = (contributions * (1.0 / links.sum(axis=1))) @ links
     order = np.argsort(-by_word, axis=1, kind="stable")[:, :top]
     values = np.take_along_axis(by_word, order, axis=1)
     shares = values / contributions.sum(axis=1, keepdims=True)

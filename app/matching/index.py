@@ -9,6 +9,7 @@ scoring terms' postings, so every statistic is a function of the versions held n
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -214,38 +215,41 @@ class MatchIndex:
         weighted = weigh(query, df, n_docs, averages, self.config)
         if weighted is None:
             return []
-        telling = int((query.views[weighted.scoring] != CHAR).sum())  # they come first
+        scoring, weights = weighted.scoring, weighted.weights * (self.config.k1 + 1.0)
+        telling = int((query.views[scoring] != CHAR).sum())  # they come first
+        # BM25's document side is tf (k1 + 1) / (tf + norm): norm = k1 (1 - b + b length /
+        # average) per view and slot, with the current averages.
+        k1, b = self.config.k1, self.config.b
+        norms = k1 * (1.0 - b) + snap.lengths[:, :n_docs] * (k1 * b / averages)[:, None]
         scores = np.zeros(n_docs)
         evidence = np.zeros(n_docs, dtype=np.bool_)
         parts = []
         for segment, row in zip(snap.segments, located, strict=True):
-            found = np.flatnonzero(row[weighted.scoring] >= 0)
-            rows = row[weighted.scoring][found]
-            postings = segment.matrix[rows]  # the scoring terms' rows: term counts
-            views = query.views[weighted.scoring[found]]  # ascending: words, bigrams, chars
-            _normalise(postings, views, snap.lengths, segment.first, averages, self.config)
-            end = segment.first + segment.n_docs
-            scores[segment.first : end] += postings.T @ weighted.weights[found]
+            found = np.flatnonzero(row[scoring] >= 0)
+            postings = segment.matrix[row[scoring][found]]  # the scoring terms' counts
+            slots = postings.indices.astype(np.int64)  # numpy gathers by int32 three times slower
+            slots += segment.first
+            tf = postings.data
+            bounds = postings.indptr[np.searchsorted(query.views[scoring[found]], np.arange(4))]
+            postings.data = np.empty(len(tf))  # tf / (tf + norm), view by view: rows in view order
+            for view, (start, end) in enumerate(itertools.pairwise(bounds.tolist())):
+                norm = norms[view][slots[start:end]]
+                norm += tf[start:end]
+                np.divide(tf[start:end], norm, out=postings.data[start:end])
+            scores[segment.first : segment.first + segment.n_docs] += postings.T @ weights[found]
             # A match shares a word or a bigram: characters alone help recall, prove nothing.
-            telling_end = postings.indptr[int((found < telling).sum())]
-            evidence[postings.indices[:telling_end] + segment.first] = True
-            parts.append((segment.first, found, postings))
+            evidence[slots[: postings.indptr[int((found < telling).sum())]]] = True
+            parts.append((found, slots, postings))
         scores[~(snap.alive & evidence)] = 0.0
         best = _best(scores, limit, where, snap)
-        table = np.zeros((len(best), len(weighted.scoring)))  # best documents x scoring terms
-        for first, found, postings in parts:
-            mine = [(row, slot - first) for row, slot in enumerate(best) if slot >= first]
-            mine = [(row, col) for row, col in mine if col < postings.shape[1]]
-            if mine:
-                rows, cols = np.array(mine).T
-                # The best documents' postings: one pass over the column numbers (scipy's
-                # column selection copies every selected posting).
-                which = np.full(postings.shape[1], -1, dtype=np.int32)
-                which[cols] = rows
-                at = np.flatnonzero(which[postings.indices] >= 0)
-                term = np.searchsorted(postings.indptr, at, side="right") - 1
-                values = postings.data[at] * weighted.weights[found][term]
-                np.add.at(table, (which[postings.indices[at]], found[term]), values)
+        which = np.full(n_docs, -1)
+        which[best] = np.arange(len(best))
+        is_best = which >= 0  # a gather of booleans: a fraction of the time of int64s
+        table = np.zeros((len(best), len(scoring)))  # best documents x scoring terms
+        for found, slots, postings in parts:
+            at = np.flatnonzero(is_best[slots])  # the best documents' postings
+            term = found[np.searchsorted(postings.indptr, at, side="right") - 1]
+            table[which[slots[at]], term] = postings.data[at] * weights[term]
         explained = explain(query, weighted.scoring, table, self.config.explain_terms)
         return [
             Match(snap.keys[slot], min(1.0, float(scores[slot]) / weighted.self_score), words)
@@ -253,41 +257,16 @@ class MatchIndex:
         ]
 
 
-def _normalise(
-    postings: sp.csr_matrix,
-    views: I64,
-    lengths: F64,
-    first: int,
-    averages: F64,
-    config: MatchConfig,
-) -> None:
-    """Term counts replaced by BM25's document side ``tf (k1 + 1) / (tf + k1 (1 - b + b len /
-    avg))`` with the current averages: a pass over the selected postings, view by view (the
-    rows are in view order)."""
-    k1, b = config.k1, config.b
-    tf = postings.data.astype(np.float64)
-    bounds = postings.indptr[np.searchsorted(views, np.arange(4))]
-    for view in range(3):
-        start, end = int(bounds[view]), int(bounds[view + 1])
-        if start < end:
-            length = lengths[view][postings.indices[start:end] + first]  # faster than take
-            length *= k1 * b / averages[view]
-            length += k1 * (1.0 - b)
-            length += tf[start:end]
-            np.divide(tf[start:end] * (k1 + 1.0), length, out=tf[start:end])
-    postings.data = tf
-
-
 def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[int]:
     """The slots of the ``limit`` best positive scores that pass ``where``, ties by key."""
-    candidates = np.flatnonzero(scores > 0)
+    positive = np.count_nonzero(scores)  # scores are never negative
     want = limit
     while True:
-        top = candidates
-        if len(candidates) > want:
-            values = scores[candidates]
-            kth = np.partition(values, len(values) - want)[len(values) - want]
-            top = candidates[values >= kth]  # every tie of the last one too
+        if positive > want:
+            kth = np.partition(scores, len(scores) - want)[len(scores) - want]
+            top = np.flatnonzero(scores >= kth)  # every tie of the last one too
+        else:
+            top = np.flatnonzero(scores)
         ranked = sorted(
             zip(
                 (-scores[top]).tolist(),
@@ -297,6 +276,6 @@ def _best(scores: F64, limit: int, where: Where | None, snap: Snapshot) -> list[
             )
         )
         picked = [slot for _, _, slot in ranked if where is None or where(snap.meta[slot])]
-        if len(picked) >= limit or len(top) == len(candidates):
+        if len(picked) >= limit or len(top) == positive:
             return picked[:limit]
         want *= 4

@@ -1,7 +1,7 @@
 """Segments: immutable term-major postings of a run of consecutive document slots.
 
 Per term: the slots of its documents (ascending) and each one's field-weighted count of it
-(BM25's length normalisation is applied at query time, ``index._normalise``). Slots are
+(BM25's length normalisation is applied at query time, in ``MatchIndex.search``). Slots are
 numbered in write order, so neighbouring segments merge by interleaving their postings term
 by term.
 """
@@ -57,6 +57,9 @@ class Segment:
         """The row of each of these terms, -1 where it does not occur here."""
         if not len(self.terms):
             return np.full(len(ids), -1, dtype=np.int64)
+        if self.terms[-1] == len(self.terms) - 1:  # every term from 0 (a bulk load): row = id
+            return np.where(ids < len(self.terms), ids, -1)
+        ids = ids.astype(self.terms.dtype)  # else searchsorted converts all the terms
         at = np.searchsorted(self.terms, ids).clip(0, len(self.terms) - 1)
         return np.where(self.terms[at] == ids, at, -1)
 

@@ -1,30 +1,20 @@
 """A query's terms and weights, which of them score, and explanations by query word.
 
-A query is counted like a document, in plain Python: a search adds nothing to the vocabulary.
+A query is counted like a document, vectorised over its characters' code points: a search adds
+nothing to the vocabulary.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
 
 from app.matching.features import FIELD_WEIGHTS
 from app.matching.scoring import MatchConfig, bm25_idf, bm25_tf, query_tf
-from app.matching.vocabulary import (
-    BIGRAM,
-    BIGRAM_MARK,
-    CHAR,
-    CHAR_MARK,
-    Vocabulary,
-    inner_bigrams,
-    is_han,
-)
+from app.matching.vocabulary import HAN_FIRST, HAN_LAST, Vocabulary
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -32,100 +22,78 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """The distinct terms of a query: their key (``query_terms``), view, id (-1 if the index
-    has never seen them) and count; the query's length per view."""
+    """The distinct terms of a query: words, bigrams, then characters, each view in the order
+    of its terms' text. Per term: view, code (a word's position in ``words``, a bigram's
+    ``left << 21 | right``, a character's code point), id (-1 if the index has never seen it)
+    and count; the query's length per view; and which words each term comes from, as
+    (term, word) pairs, repeated as often as they occur: a word itself, the words a bigram or
+    character is inside, the two words a bigram across words joins."""
 
     words: list[str]
-    keys: list[str]
-    ids: I64
     views: I64
+    codes: I64
+    ids: I64
     tf: F64
-    tokens: Mapping[str, list[str]]  # as given (explanations read the pairs across words)
     lengths: F64
-
-
-@lru_cache(maxsize=100_000)
-def _inside(token: str) -> tuple[str, ...]:
-    """The bigrams and characters inside a word, as marked keys, as often as they occur."""
-    bigrams = [BIGRAM_MARK + pair for pair in inner_bigrams(token)]
-    return (*bigrams, *(CHAR_MARK + ch for ch in token if is_han(ch)))
-
-
-def _pairs(items: list[str]) -> list[tuple[str, int]]:
-    """The bigrams across adjacent words, as marked keys, with the left word's position."""
-    ends = [(t[0], t[-1]) if t else ("", "") for t in items]
-    return [
-        (BIGRAM_MARK + ends[i][1] + ends[i + 1][0], i)
-        for i in range(len(ends) - 1)
-        if is_han(ends[i][1]) and is_han(ends[i + 1][0])
-    ]
+    sources: tuple[I64, I64]
 
 
 def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerms | None:
     """The query's terms, counted as ``Vocabulary.encode`` counts a document's."""
-    amounts: dict[str, float] = {}  # words
-    pairs: dict[str, float] = {}  # bigrams across two adjacent words
-    for field, items in tokens.items():
-        weight = FIELD_WEIGHTS.get(field, 1.0)
-        for token, n in Counter(items).items():
-            amounts[token] = amounts.get(token, 0.0) + n * weight
-        for pair, n in Counter(key for key, _ in _pairs(items)).items():
-            pairs[pair] = pairs.get(pair, 0.0) + n * weight
-    if not amounts:
+    fields = [(FIELD_WEIGHTS.get(field, 1.0), items) for field, items in tokens.items() if items]
+    flat = [token for _, items in fields for token in items]
+    if not flat:
         return None
-    words = list(amounts)
-    # Terms are keyed as the vocabulary keys them: a word as itself, a character after
-    # CHAR_MARK, a bigram after BIGRAM_MARK (a word never starts with either).
-    counts = dict(amounts)
-    by_amount: dict[float, list[str]] = {}
-    for word, amount in amounts.items():
-        by_amount.setdefault(amount, []).append(word)
-    for amount, group in by_amount.items():  # most words share an amount: count in bulk
-        for key, n in Counter(chain.from_iterable(map(_inside, group))).items():
-            counts[key] = counts.get(key, 0.0) + n * amount
-    for pair, amount in pairs.items():
-        counts[pair] = counts.get(pair, 0.0) + amount
-    keys = list(counts)
-    views = np.zeros(len(keys), dtype=np.int64)
-    rest = keys[len(words) :]
-    # The marked keys as code points (mark, character, character or 0), vectorised.
-    marks = np.array(rest, dtype="<U3").view(np.uint32).reshape(len(rest), 3).astype(np.int64)
-    is_pair = marks[:, 0] == ord(BIGRAM_MARK)
-    views[len(words) :] = np.where(is_pair, BIGRAM, CHAR)
-    ids = np.empty(len(keys), dtype=np.int64)
-    is_bigram = views == BIGRAM
-    named = words + [rest[i] for i in np.flatnonzero(~is_pair).tolist()]
-    ids[~is_bigram] = np.fromiter(map(vocab.ids.get, named, repeat(-1)), np.int64, len(named))
-    ids[is_bigram] = vocab.bigrams.get(marks[is_pair, 1] << 21 | marks[is_pair, 2])
-    tf = np.fromiter(counts.values(), np.float64, len(counts))
-    lengths = np.bincount(views, weights=tf, minlength=3).astype(np.float64)
-    return QueryTerms(words, keys, ids, views, tf, tokens, lengths)
-
-
-def sources(query: QueryTerms, terms: I64) -> tuple[I64, I64]:
-    """Which query words each of these terms comes from, as (index in ``terms``, index in
-    ``query.words``) pairs: a word itself, the words a bigram or character is inside, the
-    two words a bigram across words joins."""
-    position = {word: i for i, word in enumerate(query.words)}
-    wanted = {query.keys[t]: row for row, t in enumerate(terms.tolist())}
-    found: dict[tuple[int, int], None] = {}
-    for word, i in position.items():
-        for key in (word, *_inside(word)):
-            if key in wanted:
-                found[wanted[key], i] = None
-    for items in query.tokens.values():
-        for key, left in _pairs(items):
-            if key in wanted:
-                found[wanted[key], position[items[left]]] = None
-                found[wanted[key], position[items[left + 1]]] = None
-    pairs = np.array(list(found), dtype=np.int64).reshape(-1, 2)
-    return pairs[:, 0], pairs[:, 1]
+    words = list(dict.fromkeys(flat))  # in order of appearance (explanations' ties)
+    by_text = np.array(sorted(range(len(words)), key=words.__getitem__), np.int64)
+    rank = np.empty_like(by_text)
+    rank[by_text] = np.arange(len(words))
+    word = np.fromiter(map({w: i for i, w in enumerate(words)}.__getitem__, flat), np.int64)
+    field = np.repeat(np.arange(len(fields)), [len(items) for _, items in fields])
+    weight = np.array([weight for weight, _ in fields])[field]
+    size = np.fromiter(map(len, flat), np.int64, len(flat))
+    text = np.frombuffer("".join(flat).encode("utf-32-le"), np.uint32).astype(np.int64)
+    token = np.repeat(np.arange(len(flat)), size)  # of each character
+    han = (text >= HAN_FIRST) & (text <= HAN_LAST)
+    inner = np.flatnonzero(han[:-1] & han[1:] & (token[:-1] == token[1:]))
+    end = np.cumsum(size) - 1  # each token's last character
+    # A bigram across two adjacent words of one field: the first's last character, the next's
+    # first (its own last character's successor).
+    across = np.flatnonzero((field[:-1] == field[1:]) & (size[:-1] > 0) & (size[1:] > 0))
+    across = across[han[end[across]] & han[end[across] + 1]]
+    left = np.concatenate([inner, end[across]])
+    chars = np.flatnonzero(han)
+    occurrences = [  # per view but words: each occurrence's code and the token it counts in
+        (text[left] << 21 | text[left + 1], np.concatenate([token[inner], across])),
+        (text[chars], token[chars]),
+    ]
+    codes, tf, terms, owners = [by_text], [np.bincount(rank[word], weight, len(words))], [], []
+    for code, owner in occurrences:
+        distinct, of = np.unique(code, return_inverse=True)
+        codes.append(distinct)
+        tf.append(np.bincount(of, weight[owner], len(distinct)))
+        terms.append(of + sum(map(len, codes[:-1])))
+        owners.append(word[owner])
+    ids = [
+        np.array([vocab.ids.get(words[i], -1) for i in by_text.tolist()], np.int64),
+        vocab.bigrams.get(codes[1]),
+        vocab.chars[codes[2] - HAN_FIRST],
+    ]
+    views = np.repeat(np.arange(3), [len(c) for c in codes])
+    all_tf = np.concatenate(tf, dtype=np.float64)
+    # (term, word) links, repeated as often as they occur; a bigram across words has two.
+    terms = [rank[word], *terms, terms[0][len(inner) :]]
+    sources = np.concatenate(terms), np.concatenate([word, *owners, word[across + 1]])
+    lengths = np.bincount(views, all_tf, 3).astype(np.float64)
+    return QueryTerms(
+        words, views, np.concatenate(codes), np.concatenate(ids), all_tf, lengths, sources
+    )
 
 
 @dataclass(frozen=True)
 class Weighted:
-    """The terms that score documents (positions in ``QueryTerms``) and their weights, and
-    the score of a document identical to the query."""
+    """The terms that score documents (positions in ``QueryTerms``, in view order) and their
+    weights, and the score of a document identical to the query."""
 
     scoring: I64
     weights: F64
@@ -142,23 +110,14 @@ def weigh(
     idf = bm25_idf(df, n_docs + config.idf_prior_docs)
     weights = query_tf(query.tf) * idf * np.asarray(config.view_weights)[query.views]
     held = np.flatnonzero(df > 0)
-    keep = config.terms_per_view
-    if keep is not None and len(held) > keep:
-        chosen = []
-        for view in range(3):
-            mine = held[query.views[held] == view]
-            if len(mine) > keep:  # the heaviest; the text decides only between equal weights
-                mine_weights = weights[mine]
-                kth = np.partition(mine_weights, len(mine) - keep)[len(mine) - keep]
-                above = mine[mine_weights > kth]
-                tied = sorted(mine[mine_weights == kth].tolist(), key=query.keys.__getitem__)
-                mine = np.concatenate([above, np.array(tied[: keep - len(above)], np.int64)])
-            chosen.append(mine)
-        held = np.sort(np.concatenate(chosen))
     if not len(held):
         return None
-    held = held[np.argsort(query.views[held], kind="stable")]  # words, bigrams, characters
-    counted = np.union1d(held, np.flatnonzero(df == 0))
+    if config.terms_per_view is not None:
+        # By view, heaviest first; a stable sort: equal weights stay in the order of their text.
+        held = held[np.lexsort((-weights[held], query.views[held]))]
+        rank = np.arange(len(held)) - np.searchsorted(query.views[held], query.views[held])
+        held = held[rank < config.terms_per_view]
+    counted = np.concatenate([held, np.flatnonzero(df == 0)])
     ratio = query.lengths[query.views[counted]] / averages[query.views[counted]]
     self_score = float(np.dot(weights[counted], bm25_tf(query.tf[counted], ratio, config)))
     return Weighted(held, weights[held], max(self_score, 1e-12))
@@ -170,17 +129,17 @@ def explain(
     """Per document (a row of per-scoring-term ``contributions``), the ``top`` query words
     behind its score with their shares of it, largest first; a term that comes from several
     words (a bigram across two, a character of several) is split evenly between them."""
-    rows, words = sources(query, scoring)
-    share = 1.0 / np.bincount(rows, minlength=len(scoring))[rows]
-    n_words = len(query.words)
-    cells = (np.arange(len(contributions))[:, None] * n_words + words).ravel()
-    by_word = np.bincount(
-        cells, (contributions[:, rows] * share).ravel(), n_words * len(contributions)
-    )
-    by_word = by_word.reshape(len(contributions), n_words)
-    totals = contributions.sum(axis=1)
+    position = np.full(len(query.ids), -1)
+    position[scoring] = np.arange(len(scoring))
+    rows = position[query.sources[0]]
+    links = np.zeros((len(scoring), len(query.words)))  # scoring term x word: its share
+    links[rows[rows >= 0], query.sources[1][rows >= 0]] = 1.0
+    by_word = (contributions * (1.0 / links.sum(axis=1))) @ links
+    order = np.argsort(-by_word, axis=1, kind="stable")[:, :top]
+    values = np.take_along_axis(by_word, order, axis=1)
+    shares = values / contributions.sum(axis=1, keepdims=True)
     out = []
-    for row, best in enumerate(np.argsort(-by_word, axis=1, kind="stable")[:, :top].tolist()):
-        ranked = sorted((-by_word[row, i], query.words[i]) for i in best if by_word[row, i] > 0)
-        out.append([(word, round(float(-value / totals[row]), 4)) for value, word in ranked])
+    for row in zip(order.tolist(), values.tolist(), shares.tolist(), strict=True):
+        ranked = sorted((-v, query.words[w], s) for w, v, s in zip(*row, strict=True) if v > 0)
+        out.append([(word, round(share, 4)) for _, word, share in ranked])
     return out

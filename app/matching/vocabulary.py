@@ -15,12 +15,11 @@ from app.matching.features import FIELD_WEIGHTS
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 WORD, BIGRAM, CHAR = 0, 1, 2  # the three views
-CHAR_MARK = "\x02"  # a character term never equals a one-character word term
-BIGRAM_MARK = "\x01"  # how a query keys a bigram (the vocabulary keys them by code)
+HAN_FIRST, HAN_LAST = 0x4E00, 0x9FFF  # the Chinese characters that form bigrams and characters
 
 
 def is_han(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
+    return HAN_FIRST <= ord(ch) <= HAN_LAST
 
 
 class BigramIds:
@@ -70,19 +69,20 @@ class Vocabulary:
     """Dense term ids; per word, its first and last Chinese character and the ids inside it."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}  # words, and characters as CHAR_MARK + character
+        self.ids: dict[str, int] = {}  # words
+        self.chars = np.full(HAN_LAST - HAN_FIRST + 1, -1, dtype=np.int64)  # by code point
         self.bigrams = BigramIds()
         self.size = 0
         self.views = np.zeros(1024, dtype=np.uint8)  # per id (capacity doubles)
         # word id -> (first, last character's code or -1, ids of its bigrams and characters)
         self._inside: dict[int, tuple[int, int, tuple[int, ...]]] = {}
 
-    def _term(self, term: str, view: int) -> int:
-        found = self.ids.get(term)
-        if found is None:
-            found = self.ids[term] = self.size
-            self._added(1, view)
-        return found
+    def _char(self, ch: str) -> int:
+        at = ord(ch) - HAN_FIRST
+        if self.chars[at] < 0:
+            self.chars[at] = self.size
+            self._added(1, CHAR)
+        return int(self.chars[at])
 
     def _added(self, count: int, view: int) -> None:
         if self.size + count > len(self.views):
@@ -104,8 +104,9 @@ class Vocabulary:
         pair_ids = iter(self._pairs(flat).tolist())
         for token, token_codes in zip(new, codes, strict=True):
             bigrams = tuple(next(pair_ids) for _ in token_codes)
-            chars = tuple(self._term(CHAR_MARK + ch, CHAR) for ch in token if is_han(ch))
-            found = self._term(token, WORD)
+            chars = tuple(self._char(ch) for ch in token if is_han(ch))
+            found = self.ids[token] = self.size
+            self._added(1, WORD)
             edges = [ord(ch) if is_han(ch) else -1 for ch in (token[0], token[-1])]
             self._inside[found] = (edges[0], edges[1], bigrams + chars)
         ids[missing] = [self.ids[tokens[i]] for i in missing]
@@ -137,7 +138,12 @@ class Vocabulary:
         owner = np.repeat(np.array(owners, np.int64), sizes)
         weight = np.repeat(np.array(weights), sizes)
         run = np.repeat(np.arange(len(sizes)), sizes)  # the field occurrence each token is in
-        distinct, of = np.unique(words, return_inverse=True)
+        if len(words) * 16 < self.size:  # a few documents: sort their words
+            distinct, of = np.unique(words, return_inverse=True)
+        else:  # many: linear in the vocabulary, where np.unique sorts
+            present = np.zeros(self.size, dtype=np.bool_)
+            present[words] = True
+            distinct, of = np.flatnonzero(present), (np.cumsum(present) - 1)[words]
         inside = [self._inside[w] for w in distinct.tolist()]
         first = np.array([i[0] for i in inside], np.int64).reshape(-1)
         last = np.array([i[1] for i in inside], np.int64).reshape(-1)

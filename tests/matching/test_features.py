@@ -9,7 +9,7 @@ import pytest
 from app.matching.features import DocTokens, analyze
 from app.matching.query import query_terms
 from app.matching.text import Tokenizer
-from app.matching.vocabulary import BIGRAM, CHAR, CHAR_MARK, Vocabulary
+from app.matching.vocabulary import BIGRAM, CHAR, HAN_FIRST, Vocabulary
 from tests.matching import reference
 
 TEXTS = [
@@ -28,7 +28,8 @@ def docs() -> list[DocTokens]:
 
 def names(vocab: Vocabulary) -> dict[int, tuple[int, str]]:
     """Every term id's (view, text), read back from the vocabulary."""
-    out = {i: (CHAR, t[1:]) if t[0] == CHAR_MARK else (0, t) for t, i in vocab.ids.items()}
+    out = {i: (0, t) for t, i in vocab.ids.items()}
+    out.update({int(i): (CHAR, chr(c + HAN_FIRST)) for c, i in enumerate(vocab.chars) if i >= 0})
     known, ids, recent = vocab.bigrams._state
     codes = {**dict(zip(known.tolist(), ids.tolist(), strict=True)), **recent}
     out.update({i: (BIGRAM, chr(c >> 21) + chr(c & 0x1FFFFF)) for c, i in codes.items()})
@@ -64,10 +65,15 @@ def test_query_terms_equal_the_reference_known_or_not(docs: list[DocTokens]) -> 
         assert query is not None
         want = reference.features(doc)
         got = {}
-        for key, view, term_id, count in zip(
-            query.keys, query.views.tolist(), query.ids.tolist(), query.tf.tolist(), strict=True
+        for view, code, term_id, count in zip(
+            query.views.tolist(),
+            query.codes.tolist(),
+            query.ids.tolist(),
+            query.tf.tolist(),
+            strict=True,
         ):
-            text = key if view == 0 else key[1:]
+            pair = chr(code >> 21) + chr(code & 0x1FFFFF)
+            text = query.words[code] if view == 0 else pair if view == BIGRAM else chr(code)
             got[view, text] = count
             if term_id >= 0:
                 assert named[term_id] == (view, text)
@@ -81,13 +87,19 @@ def test_a_query_with_no_tokens_has_no_terms() -> None:
 
 
 def test_explanations_split_shared_terms_between_their_words() -> None:
-    from app.matching.query import sources
-
     query = query_terms({"description": ["石英", "坩埚", "石英坩埚"]}, Vocabulary())
     assert query is not None
-    position = {key: i for i, key in enumerate(query.keys)}
-    terms = np.array([position[CHAR_MARK + "英"], position["\x01英坩"]], dtype=np.int64)
-    rows, words = sources(query, terms)
-    found = sorted(zip(rows.tolist(), [query.words[w] for w in words.tolist()], strict=True))
+    terms, words = query.sources
+    char = int(np.flatnonzero((query.views == CHAR) & (query.codes == ord("英")))[0])
+    pair = ord("英") << 21 | ord("坩")
+    bigram = int(np.flatnonzero((query.views == BIGRAM) & (query.codes == pair))[0])
+    found = sorted(
+        {
+            (term, query.words[word])
+            for term, word in zip(terms.tolist(), words.tolist(), strict=True)
+            if term in (char, bigram)
+        }
+    )
     # 英 is inside 石英 and 石英坩埚; 英坩 joins 石英 and 坩埚 and is inside 石英坩埚.
-    assert found == [(0, "石英"), (0, "石英坩埚"), (1, "坩埚"), (1, "石英"), (1, "石英坩埚")]
+    want = [(bigram, "坩埚"), (bigram, "石英"), (bigram, "石英坩埚")]
+    assert found == sorted([(char, "石英"), (char, "石英坩埚"), *want])

@@ -132,14 +132,12 @@ def _grouped(
 ) -> Figures:
     """Counts (and sums of `money`) by county, sector and month; `place`: those columns.
 
-    `indexed`: `stamp` leads a PostgreSQL covering index, read a month's range at a time.
+    `indexed`: `stamp` leads an index (PostgreSQL's covering indexes of the challenges and
+    bids), read a month's range at a time (`stats.by_month`).
     """
     bounds = [china_midnight(_month_start(period.year, m)) for m in range(1, period.months[-1] + 2)]
     amount = func.coalesce(func.sum(money), 0) if money is not None else func.count()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    query = by_month(
-        stmt, stamp, bounds, place, [func.count(), amount], ranges=indexed and postgres
-    )
+    query = by_month(stmt, stamp, bounds, place, [func.count(), amount], ranges=indexed)
     figures = Figures({}, {})
     for region, sector, bucket, count, total in session.execute(query):
         key = (region, str(sector), int(bucket))
@@ -163,13 +161,15 @@ def build_report(
     now = db.utcnow()
     cutoff = min(china_midnight(period.ends_before), now)
     months = period.months
+    # The covering indexes of the challenges' and bids' instants are PostgreSQL's alone.
+    indexed = session.get_bind().dialect.name == "postgresql"
     published = _grouped(
         session,
         select().select_from(Challenge),
         Challenge.published_at,
         period,
         Challenge.budget,
-        indexed=True,
+        indexed=indexed,
     )
     # By the county and sector each bid carries: the period's bids alone, no join.
     bids = _grouped(
@@ -178,7 +178,7 @@ def build_report(
         Bid.created_at,
         period,
         place=(Bid.region, Bid.sector),
-        indexed=True,
+        indexed=indexed,
     )
     # Projects by the county and sector they carry (copied at the award): no join either.
     projects = (Project.region, Project.sector)

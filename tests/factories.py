@@ -34,6 +34,14 @@ from app.services.bids import add_bid
 PASSWORD = "correct-horse-battery"
 # A bid's promise for make_challenge's one indicator (纯度 ≥99.99 %).
 PROMISES = [{"name": "纯度", "promised": "≥99.995"}]
+# A bid body for the race tests: what a university posts to /challenges/{id}/bids.
+BID_BODY = {
+    "approach": "化学气相沉积",
+    "team": "王教授团队",
+    "budget": "80",
+    "duration_months": 12,
+    "indicators": PROMISES,
+}
 _seq = itertools.count(1)
 
 

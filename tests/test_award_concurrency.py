@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from tests.databases import create_database, postgres_url
-from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
+from tests.factories import BID_BODY, headers, make_bid, make_challenge, make_user
 
 pytestmark = [
     pytest.mark.postgres,
@@ -42,13 +42,6 @@ pytestmark = [
 
 API = "/api/v1"
 RACERS = 8
-BID = {
-    "approach": "化学气相沉积",
-    "team": "王教授团队",
-    "budget": "80",
-    "duration_months": 12,
-    "indicators": PROMISES,
-}
 
 
 def _clear_caches() -> None:
@@ -235,7 +228,7 @@ def test_parallel_bids_from_one_university_leave_one_live_bid(app: FastAPI, db: 
 
     def submit(user: User) -> Callable[[TestClient], Response]:
         token = headers(user)
-        return lambda client: client.post(path, json=BID, headers=token)
+        return lambda client: client.post(path, json=BID_BODY, headers=token)
 
     users = [parties.bidder, colleague] * (RACERS // 2)
     answers = race(app, [submit(user) for user in users])

@@ -9,16 +9,9 @@ from sqlalchemy.orm import Session
 
 from app.db import get_session_factory
 from app.models import Bid, Challenge, OrganizationKind
-from tests.factories import PROMISES, headers, make_bid, make_challenge, make_user
+from tests.factories import BID_BODY, headers, make_bid, make_challenge, make_user
 from tests.races import Call, count, fire
 
-BID = {
-    "approach": "化学气相沉积",
-    "team": "王教授团队",
-    "budget": "80",
-    "duration_months": 12,
-    "indicators": PROMISES,
-}
 BIDDERS = 10
 
 
@@ -32,7 +25,8 @@ def test_parallel_bids_keep_the_challenge_bid_count_exact(server: str) -> None:
         colleagues = [make_user(session, organization=r.organization) for r in researchers[:3]]
         session.commit()
         path = f"/challenges/{challenge.id}/bids"
-        calls = [Call("bid", "POST", path, headers(r), BID) for r in [*researchers, *colleagues]]
+        bidders = [*researchers, *colleagues]
+        calls = [Call("bid", "POST", path, headers(r), BID_BODY) for r in bidders]
         withdraw = f"/bids/{_only_bid(session, challenge)}/withdraw"
         calls.append(Call("withdraw", "POST", withdraw, headers(earlier)))
 

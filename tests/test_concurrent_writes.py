@@ -34,18 +34,18 @@ from app.models import (
     User,
 )
 from app.models.challenge import DEADLINE_PASSED
-from tests.factories import PROMISES, headers, make_bid, make_capability, make_challenge, make_user
+from tests.factories import (
+    BID_BODY,
+    headers,
+    make_bid,
+    make_capability,
+    make_challenge,
+    make_user,
+)
 from tests.races import REQUEST_TIMEOUT, Answer, Call, audited, count, fire
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "/api/v1"
-BID = {
-    "approach": "化学气相沉积",
-    "team": "王教授团队",
-    "budget": "80",
-    "duration_months": 12,
-    "indicators": PROMISES,
-}
 
 
 @dataclass
@@ -122,7 +122,7 @@ def burst(scene: Scene) -> list[Call]:
     # Every researcher bids on one challenge; two colleagues of one organisation both try.
     open_bids = f"/challenges/{scene.open_challenge.id}/bids"
     calls += [
-        Call("bid", "POST", open_bids, headers(bidder), BID)
+        Call("bid", "POST", open_bids, headers(bidder), BID_BODY)
         for bidder in [*scene.researchers, scene.colleague]
     ]
     calls += [Call("award", "POST", f"/bids/{scene.nominated.id}/award", headers(scene.staff))] * 4
@@ -154,8 +154,9 @@ def burst(scene: Scene) -> list[Call]:
         for term in ("热解氮化硼坩埚", "夹杂物控制")
     ]
     expired = f"/challenges/{scene.expired.id}"
+    late = headers(scene.researchers[5])
     calls += [
-        Call("bid after deadline", "POST", f"{expired}/bids", headers(scene.researchers[5]), BID),
+        Call("bid after deadline", "POST", f"{expired}/bids", late, BID_BODY),
         Call("close after deadline", "POST", f"{expired}/close", headers(scene.owner)),
     ]
     for _ in range(3):  # anonymous reads that used to close the expired challenge as they went

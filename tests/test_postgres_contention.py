@@ -27,7 +27,7 @@ from app.retry import ATTEMPTS
 from app.schemas.offering import CapabilityCreate
 from app.services import match_sync, offerings
 from tests.databases import postgres_url
-from tests.factories import PROMISES, headers, make_challenge, make_user
+from tests.factories import BID_BODY, headers, make_challenge, make_user
 from tests.servers import serve
 
 pytestmark = [
@@ -36,13 +36,6 @@ pytestmark = [
 ]
 
 API = "/api/v1"
-BID = {
-    "approach": "化学气相沉积",
-    "team": "王教授团队",
-    "budget": "80",
-    "duration_months": 12,
-    "indicators": PROMISES,
-}
 WRITERS = 20
 LOCK_TIMEOUT = 1.0  # seconds, the server's DB_LOCK_TIMEOUT
 
@@ -152,7 +145,8 @@ def test_writes_behind_a_held_lock_answer_503_quickly_and_reads_go_on(
         tokens = [headers(u) for u in universities]
 
     def bid(token: dict[str, str]) -> Call:
-        return lambda c: c.post(f"{API}/challenges/{challenge_id}/bids", json=BID, headers=token)
+        path = f"{API}/challenges/{challenge_id}/bids"
+        return lambda c: c.post(path, json=BID_BODY, headers=token)
 
     def post_capability(token: dict[str, str]) -> Call:
         body = {"title": "先进陶瓷团队", "description": "氮化硼"}

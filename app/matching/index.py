@@ -9,6 +9,7 @@ scoring terms' postings, so every statistic is a function of the versions held n
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,8 @@ Tokens = Mapping[str, list[str]]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 LOAD_CHUNK = 8_192  # documents encoded at once by bulk_load
+# glibc keeps the heap a load frees (its copies of the postings) unless asked to return it.
+MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
 COMPACT_MIN_DEAD = 1_000
 
 
@@ -99,7 +102,8 @@ class MatchIndex:
 
     def bulk_load(self, items: Iterable[tuple[str, Tokens, object]]) -> None:
         """Add many documents (the last of a repeated key wins), read in chunks from any
-        iterable, then compact the index into one segment."""
+        iterable, then compact the index into one segment and hand the heap it freed back to
+        the system."""
         with self._lock:
             keys: list[str] = []
             meta: list[object] = []
@@ -123,6 +127,8 @@ class MatchIndex:
                 self._append(keys, meta, rows, lengths, merge_segments=False)
             self._compact()
             self._vocab.bigrams.settle()
+        if MALLOC_TRIM is not None:
+            MALLOC_TRIM(0)
 
     def compact(self) -> None:
         """Merge every segment into one and drop dead documents now."""

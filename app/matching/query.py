@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -18,14 +19,15 @@ from app.matching.vocabulary import HAN_FIRST, HAN_LAST, Vocabulary
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+CHARS_AFTER = 1 << 40  # added to a character's code point: after every bigram code
 
 
 @dataclass(frozen=True)
 class QueryTerms:
     """The distinct terms of a query: words, bigrams, then characters, each view in the order
-    of its terms' text. Per term: view, code (a word's position in ``words``, a bigram's
-    ``left << 21 | right``, a character's code point), id (-1 if the index has never seen it)
-    and count; the query's length per view; and which words each term comes from, as
+    of its terms' text (``words`` too). Per term: view, code (a word's position in ``words``,
+    a bigram's ``left << 21 | right``, a character's code point), id (-1 if the index has never
+    seen it) and count; the query's length per view; and which words each term comes from, as
     (term, word) pairs, repeated as often as they occur: a word itself, the words a bigram or
     character is inside, the two words a bigram across words joins."""
 
@@ -44,10 +46,7 @@ def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerm
     flat = [token for _, items in fields for token in items]
     if not flat:
         return None
-    words = list(dict.fromkeys(flat))  # in order of appearance (explanations' ties)
-    by_text = np.array(sorted(range(len(words)), key=words.__getitem__), np.int64)
-    rank = np.empty_like(by_text)
-    rank[by_text] = np.arange(len(words))
+    words = sorted(set(flat))  # in the order of their text (ties in scoring and explanations)
     word = np.fromiter(map({w: i for i, w in enumerate(words)}.__getitem__, flat), np.int64)
     field = np.repeat(np.arange(len(fields)), [len(items) for _, items in fields])
     weight = np.array([weight for weight, _ in fields])[field]
@@ -63,30 +62,32 @@ def query_terms(tokens: Mapping[str, list[str]], vocab: Vocabulary) -> QueryTerm
     across = across[han[end[across]] & han[end[across] + 1]]
     left = np.concatenate([inner, end[across]])
     chars = np.flatnonzero(han)
-    occurrences = [  # per view but words: each occurrence's code and the token it counts in
-        (text[left] << 21 | text[left + 1], np.concatenate([token[inner], across])),
-        (text[chars], token[chars]),
-    ]
-    codes, tf, terms, owners = [by_text], [np.bincount(rank[word], weight, len(words))], [], []
-    for code, owner in occurrences:
-        distinct, of = np.unique(code, return_inverse=True)
-        codes.append(distinct)
-        tf.append(np.bincount(of, weight[owner], len(distinct)))
-        terms.append(of + sum(map(len, codes[:-1])))
-        owners.append(word[owner])
+    # Every occurrence of a bigram or a character, with the token it counts in, in one sort:
+    # a bigram's code is left << 21 | right (< 2 ** 37), a character's is offset to follow them.
+    code = np.concatenate([text[left] << 21 | text[left + 1], text[chars] + CHARS_AFTER])
+    owner = np.concatenate([token[inner], across, token[chars]])
+    distinct, of = np.unique(code, return_inverse=True)
+    split = int(np.searchsorted(distinct, CHARS_AFTER))
+    codes = [np.arange(len(words)), distinct[:split], distinct[split:] - CHARS_AFTER]
+    of = of.ravel() + len(words)  # term positions after the words
     ids = [
-        np.array([vocab.ids.get(words[i], -1) for i in by_text.tolist()], np.int64),
+        np.fromiter(map(vocab.ids.get, words, repeat(-1)), np.int64, len(words)),
         vocab.bigrams.get(codes[1]),
         vocab.chars[codes[2] - HAN_FIRST],
     ]
     views = np.repeat(np.arange(3), [len(c) for c in codes])
-    all_tf = np.concatenate(tf, dtype=np.float64)
+    terms = np.concatenate([word, of])
+    weights = np.concatenate([weight, weight[owner]])
+    tf = np.bincount(terms, weights, len(words) + len(distinct)).astype(np.float64, copy=False)
     # (term, word) links, repeated as often as they occur; a bigram across words has two.
-    terms = [rank[word], *terms, terms[0][len(inner) :]]
-    sources = np.concatenate(terms), np.concatenate([word, *owners, word[across + 1]])
-    lengths = np.bincount(views, all_tf, 3).astype(np.float64)
+    bigrams_across = of[len(inner) : len(left)]
+    sources = (
+        np.concatenate([terms, bigrams_across]),
+        np.concatenate([word, word[owner], word[across + 1]]),
+    )
+    lengths = np.bincount(views, tf, 3).astype(np.float64, copy=False)
     return QueryTerms(
-        words, views, np.concatenate(codes), np.concatenate(ids), all_tf, lengths, sources
+        words, views, np.concatenate(codes), np.concatenate(ids), tf, lengths, sources
     )
 
 
@@ -127,19 +128,20 @@ def explain(
     query: QueryTerms, scoring: I64, contributions: F64, top: int
 ) -> list[list[tuple[str, float]]]:
     """Per document (a row of per-scoring-term ``contributions``), the ``top`` query words
-    behind its score with their shares of it, largest first; a term that comes from several
-    words (a bigram across two, a character of several) is split evenly between them."""
+    behind its score with their shares of it, largest first (ties by text); a term that comes
+    from several words (a bigram across two, a character of several) is split evenly between
+    them."""
     position = np.full(len(query.ids), -1)
     position[scoring] = np.arange(len(scoring))
     rows = position[query.sources[0]]
     links = np.zeros((len(scoring), len(query.words)))  # scoring term x word: its share
     links[rows[rows >= 0], query.sources[1][rows >= 0]] = 1.0
     by_word = (contributions * (1.0 / links.sum(axis=1))) @ links
-    order = np.argsort(-by_word, axis=1, kind="stable")[:, :top]
+    order = np.argsort(-by_word, axis=1, kind="stable")[:, :top]  # words are in text order
     values = np.take_along_axis(by_word, order, axis=1)
-    shares = values / contributions.sum(axis=1, keepdims=True)
-    out = []
-    for row in zip(order.tolist(), values.tolist(), shares.tolist(), strict=True):
-        ranked = sorted((-v, query.words[w], s) for w, v, s in zip(*row, strict=True) if v > 0)
-        out.append([(word, round(share, 4)) for _, word, share in ranked])
-    return out
+    shares = (values / contributions.sum(axis=1, keepdims=True)).tolist()
+    words = query.words
+    return [
+        [(words[w], round(s, 4)) for w, s in zip(ws, ss, strict=True) if s > 0]
+        for ws, ss in zip(order.tolist(), shares, strict=True)
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import platform
 import threading
 
 import pytest
 
+from app.matching import index as index_module
 from app.matching.features import DocTokens, analyze
 from app.matching.index import MatchIndex
 from app.matching.text import Tokenizer
@@ -73,6 +75,16 @@ def test_explanation_names_the_shared_words(tokenizer: Tokenizer) -> None:
     assert "红外" in words
     assert "成像" in words
     assert sum(words.values()) == pytest.approx(1.0, abs=0.01)
+
+
+def test_explanation_ties_are_broken_by_the_words_text() -> None:
+    words = ["zeta", "eta", "alpha", "kappa", "beta", "iota", "gamma", "theta", "delta", "mu"]
+    index = MatchIndex()
+    index.upsert("d", {"description": sorted(words)}, None)
+    (match,) = index.search({"description": words}, limit=1)
+    # Ten words with equal shares: the eight first by text, whatever their order in the query.
+    assert [word for word, _ in match.terms] == sorted(words)[:8]
+    assert {share for _, share in match.terms} == {0.1}
 
 
 def test_add_edit_delete_change_the_next_answer(tokenizer: Tokenizer) -> None:
@@ -167,6 +179,18 @@ def test_empty_and_repeated_bulk_loads(tokenizer: Tokenizer) -> None:
     got, want = index.search(query), fresh.search(query)
     assert [m.key for m in got] == [m.key for m in want]
     assert [m.score for m in got] == pytest.approx([m.score for m in want], rel=1e-9)
+
+
+def test_a_load_hands_the_heap_it_freed_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    if platform.libc_ver()[0] == "glibc":
+        assert index_module.MALLOC_TRIM is not None
+    calls: list[int] = []
+    monkeypatch.setattr(index_module, "MALLOC_TRIM", calls.append)
+    index = MatchIndex()
+    index.bulk_load([("a", {"description": ["坩埚"]}, None)])
+    assert calls == [0]
+    index.upsert("b", {"description": ["坩埚"]}, None)  # a write frees little: no call
+    assert calls == [0]
 
 
 def test_searches_while_another_thread_writes(tokenizer: Tokenizer) -> None:

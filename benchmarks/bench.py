@@ -6,7 +6,8 @@ Documents are ~200 tokens drawn from a Zipf vocabulary of 2-4 character Chinese 
 (plus a title and a few tags); queries are ~150-token texts drawn the same way, like a
 challenge description. Per size it prints one JSON line: the time to build the index from
 stored tokens (``bulk_load`` from a stream of documents, as the service loads it), the
-process's RSS after the build (and its peak), top-10 search latency p50/p99, filtered
+process's RSS after the build (and its peak), the time to generate the same stream alone
+(``corpus_seconds``, part of ``build_seconds``), top-10 search latency p50/p99, filtered
 searches, one-document upserts (tokens given: no segmentation), searches after them, and
 bm25s's retrieve latency on the same tokens in the same process. Progress goes to stderr.
 
@@ -116,6 +117,10 @@ def bench_size(
     index.bulk_load(corpus.documents(size))  # a stream: the corpus is never held in memory
     build_seconds = time.perf_counter() - started
     rss_after_build = _rss_mb()
+    started = time.perf_counter()
+    for _ in Corpus(vocabulary_size, seed).documents(size):  # the same stream, alone
+        pass
+    corpus_seconds = time.perf_counter() - started
     _progress(f"[{size}] built in {build_seconds:.1f} s; querying")
     queries = [corpus.query() for _ in range(n_queries)]
     gc.collect()
@@ -165,6 +170,7 @@ def bench_size(
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "rounds": rounds,
         "build_seconds": round(build_seconds, 2),
+        "corpus_seconds": round(corpus_seconds, 2),
         "index_mb": round(index.nbytes() / 1e6, 1),
         "process_rss_mb": round(rss_after_build, 1),
         "process_rss_growth_mb": round(rss_after_build - rss_before, 1),

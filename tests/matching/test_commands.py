@@ -64,6 +64,7 @@ def test_bench_prints_one_line_per_size(capsys: pytest.CaptureFixture[str]) -> N
             assert set(line[key]) == {"p50", "p99"}  # type: ignore[arg-type]
         assert set(line["upsert_ms"]) == {"p50", "p99", "max"}  # type: ignore[arg-type]
         assert line["build_seconds"] >= 0  # type: ignore[operator]
+        assert line["corpus_seconds"] >= 0  # type: ignore[operator]
         assert line["index_mb"] > 0  # type: ignore[operator]
         assert line["process_rss_mb"] > 0  # type: ignore[operator]
         assert 0.0 <= line["top10_agreement_with_all_terms"] <= 1.0  # type: ignore[operator]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 LOAD_CHUNK = 8_192  # documents encoded at once by bulk_load
 # glibc keeps the heap a load frees (its copies of the postings) unless asked to return it.
-MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
+MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None) if os.name == "posix" else None
 COMPACT_MIN_DEAD = 1_000
 
 

@@ -74,17 +74,23 @@ def database(
         drop()
 
 
-@pytest.fixture
-def server(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The API in its own process on the test's database; its base URL."""
-    env = {
+def server_env(database: str, **extra: str) -> dict[str, str]:
+    """The environment of a served API on the test's database (the key comes from
+    ``database``): quiet, no rate limits, the index loaded by the first match."""
+    return {
         **os.environ,
         "DATABASE_URL": database,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMITS": "off",
         "MATCH_WARMUP": "0",
+        **extra,
     }
-    with serve(env, start_timeout=START_TIMEOUT, request=request) as served:
+
+
+@pytest.fixture
+def server(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The API in its own process on the test's database; its base URL."""
+    with serve(server_env(database), start_timeout=START_TIMEOUT, request=request) as served:
         yield served.url
 
 

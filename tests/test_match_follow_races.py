@@ -9,8 +9,6 @@ would have gone past the slow writer's number and never read its row. (On SQLite
 writer holds the write lock, so the others wait for it: numbers commit in order there.)
 """
 
-import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from app.db import get_session_factory
 from app.models import OrganizationKind
 from app.services import match_sync
 from tests.factories import headers, make_capability, make_user
-from tests.races import API, REQUEST_TIMEOUT, START_TIMEOUT, Answer, Call, fire
+from tests.races import API, REQUEST_TIMEOUT, START_TIMEOUT, Answer, Call, fire, server_env
 from tests.servers import serve, uvicorn_command
 
 WORKERS = 2
@@ -38,15 +36,8 @@ WAIT_FOR_WRITES = 30  # seconds (on SQLite they wait for the slow writer instead
 @pytest.fixture
 def two_workers(database: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """The API on the test's database in one uvicorn with two worker processes."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMITS": "off",
-        "PREVIEW_CONCURRENCY": "0",  # the match requests come in bursts: none may wait its turn
-        "MATCH_WARMUP": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
-    }
+    # The match requests come in bursts: none may wait its turn.
+    env = server_env(database, PREVIEW_CONCURRENCY="0")
 
     def command(port: int) -> list[str]:
         return [*uvicorn_command(port), "--workers", str(WORKERS)]
